@@ -1,0 +1,38 @@
+# rnnlab: two commands do everything.
+#   make lab    set up (first time) and open the course in JupyterLab
+#   make test   set up with test extras and run the whole test suite
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# nbgrader creates gradebooks by running `alembic`, so the environment's bin/ goes first on PATH.
+export PATH := $(BIN):$(PATH)
+LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PYTEST_ARGS ?=
+
+.PHONY: lab test release clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ALLOW_ROOT) $(LAB_ARGS)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerate course/ from solutions/ (run after every change to a source notebook).
+release: $(VENV)/.installed
+	$(BIN)/python -m autograder.release
+
+clean:
+	rm -rf $(VENV) *.egg-info autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db tests/output

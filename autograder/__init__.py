@@ -1,0 +1,1 @@
+"""Instructor tooling for rnnlab: releasing and grading the notebooks with nbgrader."""

@@ -1,0 +1,29 @@
+"""nbgrader configuration for rnnlab.
+
+Run nbgrader commands from this folder (``cd autograder``), or use ``make release``.
+The repository is the course directory: sources live in ``solutions/``, the learner
+release in ``course/``; submissions, grading output and the gradebook stay here,
+in folders git ignores.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "rnnlab"
+c.CourseDirectory.root = os.path.dirname(here)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "course"
+c.CourseDirectory.submitted_directory = "autograder/submitted"
+c.CourseDirectory.autograded_directory = "autograder/autograded"
+c.CourseDirectory.feedback_directory = "autograder/feedback"
+# SQLite by default; an instructor sets RNNLAB_DB_URL for PostgreSQL, e.g.
+# postgresql://user:password@host/rnnlab
+c.CourseDirectory.db_url = os.environ.get("RNNLAB_DB_URL", f"sqlite:///{os.path.join(here, 'gradebook.db')}")
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# A learner's cell gets this long before nbgrader gives up on it.
+c.ExecutePreprocessor.timeout = 120

@@ -1,0 +1,138 @@
+"""Numerical gradient checking, as in CS231n.
+
+A backward pass is right when its gradients agree with centred finite differences,
+
+    df/dx[i] ~ (f(x + h e_i) - f(x - h e_i)) / (2 h),    h = 1e-5,
+
+to a relative error around 1e-7 or smaller in float64. ``check_gradients`` runs the
+whole comparison for a ``forward`` / ``backward`` pair and prints a table.
+"""
+
+import numpy as np
+
+DEFAULT_H = 1e-5
+DEFAULT_THRESHOLD = 1e-7
+
+
+def rel_error(x, y):
+    """Largest relative error between two arrays: max |x - y| / max(1e-8, |x| + |y|)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def eval_numerical_gradient(f, x, h=DEFAULT_H):
+    """
+    Centred finite-difference gradient of a scalar function.
+
+    Inputs:
+    - f: Function of one array argument that returns a number
+    - x: Array at which to evaluate the gradient; it is changed in place and restored
+    - h: Step size
+
+    Returns:
+    - grad: Array of the shape of x, grad[i] ~ df/dx[i]
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    for ix in np.ndindex(x.shape):
+        old_value = x[ix]
+        x[ix] = old_value + h
+        f_plus = float(f(x))
+        x[ix] = old_value - h
+        f_minus = float(f(x))
+        x[ix] = old_value
+        grad[ix] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def eval_numerical_gradient_array(f, x, df, h=DEFAULT_H):
+    """
+    Centred finite-difference gradient of an array-valued function, contracted with
+    an upstream gradient: grad[i] ~ sum(df * d f(x) / dx[i]).
+
+    Inputs:
+    - f: Function of one array argument that returns an array of the shape of df
+    - x: Array at which to evaluate the gradient; it is changed in place and restored
+    - df: Upstream gradient, of the shape of f(x)
+    - h: Step size
+
+    Returns:
+    - grad: Array of the shape of x
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    for ix in np.ndindex(x.shape):
+        old_value = x[ix]
+        x[ix] = old_value + h
+        plus = np.array(f(x), dtype=np.float64)  # copy: f may return a view of x
+        x[ix] = old_value - h
+        minus = np.array(f(x), dtype=np.float64)
+        x[ix] = old_value
+        grad[ix] = np.sum((plus - minus) * df) / (2 * h)
+    return grad
+
+
+def _split_outputs(result):
+    """Split ``forward(...)``'s result ``(out1, ..., cache)`` into outputs and cache."""
+    if not isinstance(result, tuple) or len(result) < 2:
+        raise TypeError("forward must return a tuple (out, ..., cache)")
+    return list(result[:-1]), result[-1]
+
+
+def check_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H, threshold=DEFAULT_THRESHOLD, verbose=True):
+    """
+    Compare a backward pass with finite differences, input by input, and print a table.
+
+    The scalar being differentiated is sum_k sum(out_k * dout_k) for random upstream
+    gradients dout_k, one per output of ``forward``.
+
+    Inputs:
+    - forward: Function called as forward(**inputs), returning (out, cache) or
+      (out1, out2, ..., cache)
+    - backward: Function called as backward(dout, cache) or backward(dout1, dout2, ..., cache),
+      returning the gradients in the order of ``inputs``
+    - inputs: Dict of name -> float64 array, in the order of forward's arguments
+    - seed: Seed for the random upstream gradients
+    - h: Finite-difference step
+    - threshold: Relative error above which a gradient is reported as wrong
+    - verbose: Print the table
+
+    Returns:
+    - errors: Dict of name -> relative error (analytic vs numerical) of d<name>
+    """
+    inputs = {name: np.array(value, dtype=np.float64) for name, value in inputs.items()}
+    outputs, cache = _split_outputs(forward(**inputs))
+    rng = np.random.default_rng(seed)
+    douts = [rng.standard_normal(np.shape(out)) for out in outputs]
+    grads = backward(*douts, cache)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(inputs):
+        raise ValueError(f"backward returned {len(grads)} gradients for {len(inputs)} inputs ({', '.join(inputs)})")
+
+    def scalar(name):
+        def f(value):
+            outs, _ = _split_outputs(forward(**{**inputs, name: value}))
+            return sum(np.sum(out * dout) for out, dout in zip(outs, douts))
+
+        return f
+
+    errors = {}
+    rows = []
+    for (name, value), grad in zip(inputs.items(), grads):
+        if np.shape(grad) != value.shape:
+            errors[name] = float("inf")
+            rows.append((f"d{name}", str(value.shape), f"shape {np.shape(grad)}", "WRONG SHAPE"))
+            continue
+        numeric = eval_numerical_gradient(scalar(name), value.copy(), h=h)
+        errors[name] = rel_error(grad, numeric)
+        rows.append((f"d{name}", str(value.shape), f"{errors[name]:.2e}", "ok" if errors[name] < threshold else "CHECK"))
+    if verbose:
+        print(_table(("gradient", "shape", "rel. error", f"< {threshold:.0e}?"), rows))
+    return errors
+
+
+def _table(header, rows):
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

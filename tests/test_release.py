@@ -1,0 +1,101 @@
+"""course/ is generated from solutions/: it must be up to date, answer-free and output-free."""
+
+import ast
+import json
+import re
+
+import pytest
+from conftest import COURSE, REPO, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
+
+from autograder.release import release
+
+SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+SOURCE_NOTEBOOKS = notebooks(SOLUTIONS)
+
+
+def _blocks(pattern, path):
+    return [block for cell in read_notebook(path)["cells"] for block in pattern.findall(source(cell))]
+
+
+def _graded_function_names():
+    names = set()
+    for relative in SOURCE_NOTEBOOKS:
+        for cell in read_notebook(SOLUTIONS / relative)["cells"]:
+            if nbgrader_meta(cell).get("solution") and cell["cell_type"] == "code":
+                tree = ast.parse(source(cell))
+                names |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return names
+
+
+def test_there_is_a_source_notebook_for_every_release():
+    assert SOURCE_NOTEBOOKS, "no notebooks in solutions/"
+    assert notebooks(COURSE) == SOURCE_NOTEBOOKS
+
+
+def test_course_is_up_to_date_with_solutions(tmp_path):
+    """Fails when a source notebook changed without `make release`."""
+    release(into=tmp_path)
+    generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(COURSE) for p in COURSE.rglob("*") if p.is_file())
+    assert generated == committed, "course/ holds other files than the release would: run `make release`"
+    for relative in generated:
+        assert json.loads((tmp_path / relative).read_text()) == json.loads((COURSE / relative).read_text()), (
+            f"course/{relative} is out of date with solutions/: run `make release`"
+        )
+
+
+@pytest.mark.parametrize("relative", SOURCE_NOTEBOOKS, ids=str)
+def test_release_holds_no_solution_and_no_hidden_test(relative):
+    released = (COURSE / relative).read_text()
+    assert "BEGIN SOLUTION" not in released and "BEGIN HIDDEN TESTS" not in released
+    for block in _blocks(SOLUTION_BLOCK, SOLUTIONS / relative) + _blocks(HIDDEN_BLOCK, SOLUTIONS / relative):
+        for line in block.splitlines():
+            line = line.strip()
+            if len(line) > 12 and not line.startswith("#"):
+                assert json.dumps(line)[1:-1] not in released, f"course/{relative} leaks: {line}"
+
+
+@pytest.mark.parametrize("relative", SOURCE_NOTEBOOKS, ids=str)
+def test_every_solution_cell_is_a_stub_in_the_release(relative):
+    cells = read_notebook(COURSE / relative)["cells"]
+    stubs = [source(c) for c in cells if nbgrader_meta(c).get("solution") and c["cell_type"] == "code"]
+    assert stubs, "a graded notebook needs at least one exercise"
+    for stub in stubs:
+        assert re.search(r"# YOUR CODE HERE\n\s*raise NotImplementedError\(\)", stub), stub
+
+
+def test_rnnlab_defines_no_exercise_function():
+    names = _graded_function_names()
+    assert names
+    for module in (REPO / "rnnlab").glob("*.py"):
+        defined = {n.name for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        assert not defined & names, f"rnnlab/{module.name} hands out exercise functions: {sorted(defined & names)}"
+
+
+@pytest.mark.parametrize("folder", [SOLUTIONS, COURSE], ids=["solutions", "course"])
+def test_committed_notebooks_have_no_outputs(folder):
+    for relative in notebooks(folder):
+        for cell in read_notebook(folder / relative)["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell["outputs"] and cell["execution_count"] is None, f"{folder.name}/{relative} has outputs"
+
+
+@pytest.mark.parametrize("relative", SOURCE_NOTEBOOKS, ids=str)
+def test_graded_cells_follow_the_course_style(relative):
+    cells = read_notebook(SOLUTIONS / relative)["cells"]
+    for cell in cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        grade_id = meta["grade_id"]
+        assert re.fullmatch(r"[a-z0-9_]+", grade_id) and not re.fullmatch(r"cell-[0-9a-f]+", grade_id), grade_id
+        text = source(cell)
+        if meta.get("grade") and cell["cell_type"] == "code":
+            assert 1 <= meta["points"] <= 3, f"{grade_id}: test cells are worth 1-3 points"
+            assert text.startswith('"""'), f"{grade_id}: a test cell starts with a one-line docstring"
+        if meta.get("solution") and cell["cell_type"] == "code":
+            before = text.split("### BEGIN SOLUTION")[0]
+            assert '"""' in before and "Inputs:" in before and "Returns" in before, (
+                f"{grade_id}: the docstring (Inputs:, Returns) sits outside the solution markers"
+            )

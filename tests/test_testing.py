@@ -1,0 +1,199 @@
+"""Tests for rnnlab.testing: checks that pass on right answers and fail with useful messages."""
+
+import numpy as np
+import pytest
+
+from rnnlab.testing import CheckFailed, Mistake, check_close, check_shape, match_mistake
+
+
+@pytest.fixture
+def expected():
+    return np.random.default_rng(0).standard_normal((2, 3))
+
+
+def failure_message(*args, **kwargs):
+    """Run check_close and return the message it fails with."""
+    with pytest.raises(CheckFailed) as info:
+        check_close(*args, **kwargs)
+    return str(info.value)
+
+
+# Passing ---------------------------------------------------------------------
+
+
+def test_check_close_passes_on_equal_arrays(expected):
+    assert check_close("next_h", expected.copy(), expected) is None
+
+
+def test_check_close_passes_within_tolerance(expected):
+    check_close("next_h", expected * (1 + 1e-9), expected)
+    check_close("next_h", expected + 0.05, expected, rtol=0, atol=0.06)
+
+
+def test_check_close_tolerance_is_relative_to_expected():
+    check_close("loss", 10.9, 10.0, rtol=0.1, atol=0)
+    with pytest.raises(CheckFailed):
+        check_close("loss", 11.1, 10.0, rtol=0.1, atol=0)
+
+
+def test_check_close_accepts_lists_and_integer_arrays():
+    check_close("counts", [1, 2, 3], np.array([1.0, 2.0, 3.0]))
+    check_close("counts", np.array([1, 2, 3]), [1.0, 2.0, 3.0])
+
+
+def test_check_close_float32_within_tolerance_passes(expected):
+    check_close("next_h", expected.astype(np.float32), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_check_close_float32_still_catches_real_errors(expected):
+    actual = expected.astype(np.float32)
+    actual[0, 0] += 1e-3
+    with pytest.raises(CheckFailed):
+        check_close("next_h", actual, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_check_close_scalars():
+    check_close("loss", 1.25, 1.25)
+    check_close("loss", np.float32(0.5), 0.5)
+    check_close("loss", np.float64(2.0), np.array(2.0))
+
+
+# Failing with a good message ---------------------------------------------------
+
+
+def test_check_failed_is_an_assertion_error(expected):
+    assert issubclass(CheckFailed, AssertionError)
+    with pytest.raises(AssertionError):
+        check_close("next_h", expected + 1, expected)
+
+
+def test_failure_message_names_value_difference_and_index():
+    expected = np.zeros((2, 3))
+    actual = expected.copy()
+    actual[0, 0] = 0.1
+    actual[1, 2] = 0.5
+    message = failure_message("next_h", actual, expected)
+    assert "next_h" in message
+    assert "2 of 6 value(s)" in message
+    assert "Largest difference 0.5 at index (1, 2)" in message
+    assert "expected 0, got 0.5" in message
+
+
+def test_failure_message_for_scalar_has_no_index():
+    message = failure_message("loss", 1.5, 1.0)
+    assert "loss" in message
+    assert "expected 1, got 1.5" in message
+    assert "Largest difference 0.5" in message
+    assert "index" not in message
+
+
+def test_wrong_shape_message(expected):
+    message = failure_message("next_h", np.zeros((2, 4)), expected)
+    assert "next_h has the wrong shape: expected (2, 3), got (2, 4)" in message
+    assert "transposed" not in message
+
+
+def test_transposed_shape_message_mentions_transposed(expected):
+    message = failure_message("next_h", expected.T, expected)
+    assert "wrong shape" in message
+    assert "transposed" in message
+
+
+def test_nan_message_gives_first_index(expected):
+    actual = expected.copy()
+    actual[1, 1] = np.nan
+    actual[1, 2] = np.inf
+    message = failure_message("next_h", actual, expected)
+    assert "next_h contains 2 NaN or infinite value(s), first at index (1, 1)" in message
+    assert "overflow" in message
+
+
+def test_none_message_asks_about_return(expected):
+    message = failure_message("next_h", None, expected)
+    assert "next_h" in message
+    assert "None" in message and "return" in message
+
+
+def test_non_numeric_value_is_described():
+    message = failure_message("next_h", "tanh", [1.0])
+    assert "should be a NumPy array of numbers" in message and "'tanh'" in message
+    message = failure_message("pair", (np.zeros(2), np.zeros(3)), np.zeros(2))
+    assert "tuple of 2 items" in message
+
+
+def test_bool_is_not_accepted_as_a_number():
+    message = failure_message("flag", True, 1.0)
+    assert "should be a NumPy array of numbers" in message
+
+
+# Known mistakes and hints ------------------------------------------------------
+
+
+def test_matching_mistake_name_and_hint_are_shown(expected):
+    without_bias = expected - 0.3
+    mistakes = [
+        Mistake("used sigmoid", "the hidden state uses tanh", output=1 / (1 + np.exp(-expected))),
+        Mistake("forgot the bias", "add b inside the tanh", output=without_bias),
+    ]
+    message = failure_message("next_h", without_bias.copy(), expected, hint="look at the formula", mistakes=mistakes)
+    assert "known mistake gives: forgot the bias" in message
+    assert "add b inside the tanh" in message
+    assert "used sigmoid" not in message and "the hidden state uses tanh" not in message
+    assert "look at the formula" not in message
+
+
+def test_non_matching_mistake_is_not_shown(expected):
+    mistakes = [Mistake("forgot the bias", "add b inside the tanh", output=expected - 0.3)]
+    message = failure_message("next_h", expected + 1.0, expected, mistakes=mistakes)
+    assert "forgot the bias" not in message
+    assert "add b inside the tanh" not in message
+    assert "known mistake" not in message
+
+
+def test_hint_shown_when_no_mistake_matches(expected):
+    mistakes = [Mistake("forgot the bias", "add b inside the tanh", output=expected - 0.3)]
+    message = failure_message("next_h", expected + 1.0, expected, hint="look at the formula", mistakes=mistakes)
+    assert "Hint: look at the formula" in message
+
+
+def test_mistake_with_wrong_shape_is_recognised(expected):
+    mistakes = [Mistake("transposed Wx", "x has shape (N, D): use x @ Wx", output=expected.T.copy())]
+    message = failure_message("next_h", expected.T.copy(), expected, mistakes=mistakes)
+    assert "transposed" in message
+    assert "transposed Wx" in message and "use x @ Wx" in message
+
+
+def test_match_mistake_returns_first_match_or_none(expected):
+    first = Mistake("first", "hint 1", output=expected + 1)
+    second = Mistake("second", "hint 2", output=expected + 1)
+    other = Mistake("other", "hint 3", output=expected + 2)
+    assert match_mistake(expected + 1, [other, first, second]) is first
+    assert match_mistake(expected, [other, first]) is None
+    assert match_mistake("not a number", [first]) is None
+
+
+# check_shape -----------------------------------------------------------------
+
+
+def test_check_shape_passes_on_right_shape():
+    assert check_shape("next_h", np.zeros((4, 5)), (4, 5)) is None
+    check_shape("loss", 1.0, ())
+    check_shape("h", [[1.0, 2.0]], [1, 2])
+
+
+def test_check_shape_fails_on_wrong_shape():
+    with pytest.raises(CheckFailed, match=r"next_h has the wrong shape: expected \(4, 5\), got \(4, 6\)\.$"):
+        check_shape("next_h", np.zeros((4, 6)), (4, 5))
+
+
+def test_check_shape_mentions_transposed_and_hint():
+    with pytest.raises(CheckFailed) as info:
+        check_shape("next_h", np.zeros((5, 4)), (4, 5), hint="batch comes first")
+    message = str(info.value)
+    assert "transposed" in message
+    assert "Hint: batch comes first" in message
+
+
+def test_check_shape_none_asks_about_return():
+    with pytest.raises(CheckFailed, match="return"):
+        check_shape("next_h", None, (4, 5))
