@@ -1,6 +1,14 @@
 """Shared paths and helpers for the test suite."""
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,3 +41,55 @@ def nbgrader_meta(cell):
 def output_dir():
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+LAB_TOKEN = "rnnlab-test"
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url):
+    """GET url and return the body as text."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+@contextlib.contextmanager
+def running_lab(root=None):
+    """Start JupyterLab with `make lab`, as a learner does, optionally on another folder; yield its base URL."""
+    port = _free_port()
+    args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={LAB_TOKEN}"
+    OUTPUT.mkdir(exist_ok=True)
+    log = open(OUTPUT / f"lab-{port}.log", "w")
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "lab", f"VENV={sys.prefix}", f"LAB_ROOT={root or COURSE}", f"LAB_ARGS={args}"],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                http_get(f"{base}/api/status?token={LAB_TOKEN}")
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"make lab did not start, see {log.name}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """JupyterLab serving course/, started by `make lab`."""
+    with running_lab() as base:
+        yield base

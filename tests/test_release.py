@@ -28,6 +28,14 @@ def _graded_function_names():
     return names
 
 
+def _files(folder):
+    """Files under folder, without what Jupyter leaves behind (.ipynb_checkpoints, __pycache__)."""
+    return sorted(
+        p.relative_to(folder) for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts)
+    )
+
+
 def test_there_is_a_source_notebook_for_every_release():
     assert SOURCE_NOTEBOOKS, "no notebooks in solutions/"
     assert notebooks(COURSE) == SOURCE_NOTEBOOKS
@@ -36,8 +44,7 @@ def test_there_is_a_source_notebook_for_every_release():
 def test_course_is_up_to_date_with_solutions(tmp_path):
     """Fails when a source notebook changed without `make release`."""
     release(into=tmp_path)
-    generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(COURSE) for p in COURSE.rglob("*") if p.is_file())
+    generated, committed = _files(tmp_path), _files(COURSE)
     assert generated == committed, "course/ holds other files than the release would: run `make release`"
     for relative in generated:
         assert json.loads((tmp_path / relative).read_text()) == json.loads((COURSE / relative).read_text()), (
