@@ -1,11 +1,13 @@
 """Regenerate the learner release ``course/`` from the sources in ``solutions/``.
 
     python -m autograder.release            # what `make release` runs
-    python -m autograder.release --into DIR # write the release elsewhere (the drift test)
+    python -m autograder.release --into DIR # write the release elsewhere
 
-Each folder ``solutions/<assignment>/`` becomes ``course/<assignment>/`` through
+First the worked examples (``solutions/<assignment>/reference.json``) are
+recomputed from the reference solutions (see ``autograder/examples.py``); then each
+folder ``solutions/<assignment>/`` becomes ``course/<assignment>/`` through
 ``nbgrader generate_assignment``: solutions replaced by stubs, hidden tests removed,
-outputs cleared, checksums added.
+outputs cleared, checksums added, other files (the worked examples) copied.
 """
 
 import argparse
@@ -61,6 +63,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", help="folder to write the release to (default: course/)")
     args = parser.parse_args(argv)
+    from autograder.examples import write_references
+
+    for path in write_references():
+        print(f"computed {path.relative_to(REPO)}")
     for name in release(args.into):
         print(f"released {name}")
 

@@ -156,3 +156,75 @@ def check_close(name, actual, expected, rtol=RTOL, atol=ATOL, hint=None, mistake
     elif hint:
         message += f"\nHint: {hint}"
     _fail(message)
+
+
+def check_outputs(example, **outputs):
+    """
+    Check several named outputs against a worked example, in the order given, each
+    with the known mistakes stored for it.
+
+    Inputs:
+    - example: A :class:`WorkedExample`
+    - outputs: name=value for each output to check, e.g. next_h=next_h
+    """
+    __tracebackhide__ = True
+    for name, value in outputs.items():
+        check_close(name, value, example.expected[name], mistakes=example.mistakes.get(name, ()))
+
+
+def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
+    """
+    Fail unless every gradient of ``backward`` agrees with centred finite differences
+    of ``forward`` (relative error below ``threshold``), naming the ones that do not.
+
+    Inputs are as for :func:`rnnlab.gradcheck.check_gradients`; the table of relative
+    errors is printed either way.
+    """
+    __tracebackhide__ = True
+    from rnnlab.gradcheck import check_gradients
+
+    errors = check_gradients(forward, backward, inputs, seed=seed, threshold=threshold)
+    wrong = {name: error for name, error in errors.items() if not error < threshold}
+    if wrong:
+        listed = ", ".join(f"d{name} ({error:.1e})" for name, error in wrong.items())
+        _fail(
+            f"The gradient check fails for {listed}: relative errors should be below {threshold:.0e}.\n"
+            "Your backward pass does not compute the derivative of your forward pass for these inputs. "
+            "Check each one with the chain rule, one operation of the forward pass at a time."
+        )
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    """Inputs of a worked example, the expected outputs, and the known mistakes per output."""
+
+    name: str
+    inputs: dict
+    expected: dict
+    mistakes: dict
+
+
+def load_examples(path="reference.json"):
+    """
+    Read the worked examples stored next to a notebook.
+
+    Returns:
+    - examples: Dict of example name -> :class:`WorkedExample`, with arrays as float64
+      NumPy arrays (copies: changing them does not change the stored numbers)
+    """
+    import json
+
+    with open(path) as handle:
+        stored = json.load(handle)
+    examples = {}
+    for name, entry in stored.items():
+        examples[name] = WorkedExample(
+            name=name,
+            inputs={key: np.array(value, dtype=np.float64) for key, value in entry["inputs"].items()},
+            expected={key: np.array(value, dtype=np.float64) for key, value in entry["expected"].items()},
+            mistakes={
+                key: [Mistake(m["name"], m["hint"], np.array(m["output"], dtype=np.float64)) for m in mistakes]
+                for key, mistakes in entry["mistakes"].items()
+            },
+        )
+    return examples

@@ -3,10 +3,13 @@
 import ast
 import json
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import COURSE, REPO, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
 
+from autograder.examples import build_reference, catalogues, check_catalogue
 from autograder.release import release
 
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
@@ -56,10 +59,13 @@ def test_course_is_up_to_date_with_solutions(tmp_path):
 def test_release_holds_no_solution_and_no_hidden_test(relative):
     released = (COURSE / relative).read_text()
     assert "BEGIN SOLUTION" not in released and "BEGIN HIDDEN TESTS" not in released
+    public = "\n".join(
+        HIDDEN_BLOCK.sub("", SOLUTION_BLOCK.sub("", source(cell))) for cell in read_notebook(SOLUTIONS / relative)["cells"]
+    )
     for block in _blocks(SOLUTION_BLOCK, SOLUTIONS / relative) + _blocks(HIDDEN_BLOCK, SOLUTIONS / relative):
         for line in block.splitlines():
             line = line.strip()
-            if len(line) > 12 and not line.startswith("#"):
+            if len(line) > 12 and not line.startswith("#") and line not in public:
                 assert json.dumps(line)[1:-1] not in released, f"course/{relative} leaks: {line}"
 
 
@@ -106,3 +112,32 @@ def test_graded_cells_follow_the_course_style(relative):
             assert '"""' in before and "Inputs:" in before and "Returns" in before, (
                 f"{grade_id}: the docstring (Inputs:, Returns) sits outside the solution markers"
             )
+
+
+def _assert_same_reference(stored, computed, where=""):
+    """Same structure, names and hints; numbers equal to within rounding across BLAS builds."""
+    if isinstance(computed, dict):
+        assert isinstance(stored, dict) and stored.keys() == computed.keys(), f"{where}: keys differ"
+        for key in computed:
+            _assert_same_reference(stored[key], computed[key], f"{where}.{key}")
+    elif isinstance(computed, list) and computed and isinstance(computed[0], dict):
+        assert len(stored) == len(computed), f"{where}: {len(stored)} entries stored, {len(computed)} computed"
+        for i, (a, b) in enumerate(zip(stored, computed)):
+            _assert_same_reference(a, b, f"{where}[{i}]")
+    elif isinstance(computed, str):
+        assert stored == computed, f"{where}: {stored!r} != {computed!r}"
+    else:
+        assert np.allclose(stored, computed, rtol=1e-12, atol=1e-14), f"{where}: numbers differ"
+
+
+@pytest.mark.parametrize("name", sorted(catalogues()))
+def test_worked_examples_are_up_to_date_with_the_solutions(name):
+    """Fails when a solution or the catalogue changed without `make release`."""
+    catalogue = catalogues()[name]
+    path = SOLUTIONS / Path(catalogue.notebook).parent / "reference.json"
+    _assert_same_reference(json.loads(path.read_text()), build_reference(catalogue), path.name)
+
+
+@pytest.mark.parametrize("name", sorted(catalogues()))
+def test_every_known_mistake_changes_its_example_and_can_be_told_apart(name):
+    assert check_catalogue(catalogues()[name]) == []

@@ -1,0 +1,1 @@
+"""One catalogue of worked examples and known mistakes per graded notebook (see autograder/examples.py)."""

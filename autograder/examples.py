@@ -1,0 +1,197 @@
+"""Worked examples and known mistakes: the numbers the test cells compare against.
+
+Each graded notebook has a catalogue, ``autograder/catalogue/<name>.py``, listing
+its worked examples (inputs and how to call the functions) and, per function,
+the common mistakes as small edits of the reference solution. From it,
+``python -m autograder.examples`` (run by ``make release``) writes
+``solutions/<assignment>/reference.json``: the inputs, the outputs of the
+reference solution, and the outputs each mistake produces, with its name and hint.
+nbgrader copies that file into the release; test cells read it with
+``rnnlab.testing.load_examples``. The mutants themselves never leave this folder.
+"""
+
+import ast
+import importlib
+import json
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.release import REPO
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A common mistake in ``function``: the reference solution with ``old`` replaced by ``new``."""
+
+    function: str
+    name: str
+    hint: str
+    old: str
+    new: str
+    count: int = 1  # how many times ``old`` occurs in the solution cell (all are replaced)
+
+
+@dataclass(frozen=True)
+class Example:
+    """
+    A worked example. ``inputs(rng)`` makes the input arrays; ``run(ns, **inputs)``
+    calls the notebook's functions (found in the namespace ``ns``) and returns a
+    dict of named outputs, exactly as the test cell does.
+    """
+
+    name: str
+    function: str
+    inputs: object
+    run: object
+    seed: int = 0
+
+
+@dataclass
+class Catalogue:
+    notebook: str  # path under solutions/, e.g. "01_rnn/01_rnn.ipynb"
+    depends: dict  # function -> functions whose mistakes also break it
+    examples: list
+    mistakes: list = field(default_factory=list)
+
+    def uses(self, function):
+        """``function`` and everything it depends on, transitively."""
+        seen, todo = set(), [function]
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += self.depends.get(name, [])
+        return seen
+
+
+def catalogues():
+    """Every catalogue in autograder/catalogue/, by module name."""
+    package = importlib.import_module("autograder.catalogue")
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"autograder.catalogue.{info.name}")
+        found[info.name] = module.CATALOGUE
+    return found
+
+
+def _cells(notebook):
+    return json.loads(Path(notebook).read_text())["cells"]
+
+
+def _text(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _imports(code):
+    """The import statements of a cell, without its other statements (plots, data, demos)."""
+    tree = ast.parse(code)
+    tree.body = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return tree
+
+
+def apply_mistake(code, mistake):
+    """Return the solution cell ``code`` with ``mistake`` made; fail loudly if it no longer applies."""
+    found = code.count(mistake.old)
+    if found != mistake.count:
+        raise ValueError(
+            f"mistake {mistake.name!r} expects {mistake.count} occurrence(s) of {mistake.old!r} "
+            f"in {mistake.function}, found {found}: update the catalogue"
+        )
+    return code.replace(mistake.old, mistake.new)
+
+
+def solution_namespace(notebook, mistake=None):
+    """
+    Run the solution cells of a source notebook, after the imports of the cells
+    between them, and return the namespace
+    holding its functions, optionally with one mistake made.
+    """
+    namespace = {"__name__": "__notebook__"}
+    for cell in _cells(notebook):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        code = _text(cell)
+        if cell["cell_type"] != "code" or meta.get("grade"):
+            continue
+        if mistake is not None and meta.get("grade_id") == mistake.function:
+            code = apply_mistake(code, mistake)
+        if meta.get("solution"):
+            exec(compile(code, f"<{meta['grade_id']}>", "exec"), namespace)
+        else:
+            exec(compile(_imports(code), "<notebook cell>", "exec"), namespace)
+    return namespace
+
+
+def _tolist(value):
+    return np.asarray(value, dtype=np.float64).tolist()
+
+
+def _same(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def build_reference(catalogue):
+    """Compute the worked examples of one catalogue: inputs, expected outputs, mistakes' outputs."""
+    notebook = REPO / "solutions" / catalogue.notebook
+    reference = solution_namespace(notebook)
+    mutants = {mistake: solution_namespace(notebook, mistake) for mistake in catalogue.mistakes}
+    stored = {}
+    for example in catalogue.examples:
+        inputs = example.inputs(np.random.default_rng(example.seed))
+        expected = example.run(reference, **{k: v.copy() for k, v in inputs.items()})
+        mistakes = {name: [] for name in expected}
+        uses = catalogue.uses(example.function)
+        for mistake, namespace in mutants.items():
+            if mistake.function not in uses:
+                continue
+            try:
+                wrong = example.run(namespace, **{k: v.copy() for k, v in inputs.items()})
+            except Exception:  # the mistake crashes here: the learner sees that error instead
+                continue
+            hint = mistake.hint if mistake.function == example.function else f"(in {mistake.function}) {mistake.hint}"
+            for output, value in wrong.items():
+                if np.shape(value) != np.shape(expected[output]) or not _same(value, expected[output]):
+                    mistakes[output].append({"name": mistake.name, "hint": hint, "output": _tolist(value)})
+                    break  # recognise a mistake on the first output it changes, where the learner looks first
+        stored[example.name] = {
+            "inputs": {k: _tolist(v) for k, v in inputs.items()},
+            "expected": {k: _tolist(v) for k, v in expected.items()},
+            "mistakes": mistakes,
+        }
+    return stored
+
+
+def check_catalogue(catalogue):
+    """Every mistake must change its own function's worked example and be told apart from the others."""
+    reference = build_reference(catalogue)
+    problems = []
+    for mistake in catalogue.mistakes:
+        own = [e.name for e in catalogue.examples if e.function == mistake.function]
+        seen = [m for name in own for ms in reference[name]["mistakes"].values() for m in ms if m["name"] == mistake.name]
+        if own and not seen:
+            problems.append(f"{mistake.function}: {mistake.name!r} gives the right answer on its worked example")
+    for name, entry in reference.items():
+        for output, mistakes in entry["mistakes"].items():
+            for i, first in enumerate(mistakes):
+                for second in mistakes[i + 1:]:
+                    if _same(first["output"], second["output"]):
+                        problems.append(f"{name}.{output}: {first['name']!r} and {second['name']!r} look the same")
+    return problems
+
+
+def write_references(root=REPO):
+    """Write solutions/<assignment>/reference.json for every catalogue."""
+    written = []
+    for catalogue in catalogues().values():
+        path = Path(root) / "solutions" / Path(catalogue.notebook).parent / "reference.json"
+        path.write_text(json.dumps(build_reference(catalogue), indent=1) + "\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_references():
+        print(f"wrote {path.relative_to(REPO)}")
