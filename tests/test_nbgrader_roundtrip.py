@@ -5,112 +5,152 @@ instructor's files under autograder/ are never touched.
 """
 
 import csv
+import html
 import json
 import shutil
 
 import pytest
 from conftest import COURSE, SOLUTIONS, nbgrader_meta, notebooks, read_notebook
-
-from autograder.release import run_nbgrader
 from nbgrader.api import Gradebook
+from test_mistakes import run_cells
 
-ASSIGNMENT = "00_setup"
+from autograder.examples import apply_mistake, catalogues
+from autograder.release import assignments, run_nbgrader
+
+ASSIGNMENTS = assignments()
+CATALOGUES = {c.notebook.split("/")[0]: c for c in catalogues().values()}
 
 
-def _replace_function(path, name, new_body, out):
-    """Copy the solved notebook at path to out, with function `name`'s solution cell replaced."""
-    nb = read_notebook(path)
-    for cell in nb["cells"]:
-        if nbgrader_meta(cell).get("grade_id") == name:
-            cell["source"] = new_body
+def _leaf_mistake(catalogue):
+    """A mistake in a function no other function uses: only its own cells should lose points."""
+    used = {dependency for dependencies in catalogue.depends.values() for dependency in dependencies}
+    return next(m for m in catalogue.mistakes if m.function not in used)
+
+
+def _write(nb, out):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(nb))
 
 
+def _with_cell(path, grade_id, change):
+    nb = read_notebook(path)
+    for cell in nb["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == grade_id:
+            cell["source"] = change("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+    return nb
+
+
+def _submissions(submitted):
+    """alice: the reference; bob: the untouched release; carol: one known mistake; dave (00_setup): passes public tests only."""
+    students = {"alice": {}, "bob": {}, "carol": {}}
+    for assignment in ASSIGNMENTS:
+        notebook = f"{assignment}.ipynb"
+        solved = SOLUTIONS / assignment / notebook
+        _write(read_notebook(solved), submitted / "alice" / assignment / notebook)
+        shutil.copytree(COURSE / assignment, submitted / "bob" / assignment, dirs_exist_ok=True)
+        if assignment in CATALOGUES:
+            mistake = _leaf_mistake(CATALOGUES[assignment])
+            nb = _with_cell(solved, mistake.function, lambda code: apply_mistake(code, mistake))
+            students["carol"][assignment] = mistake
+        else:  # 00_setup: RMSE instead of MSE
+            nb = _with_cell(solved, "mean_baseline_mse", lambda _: (
+                "def mean_baseline_mse(y):\n    return float(np.sqrt(np.mean((y - np.mean(y)) ** 2)))\n"))
+        _write(nb, submitted / "carol" / assignment / notebook)
+    # dave: one_hot that only works for 2-D ids: the public tests pass, a hidden test does not
+    nb = _with_cell(SOLUTIONS / "00_setup" / "00_setup.ipynb", "one_hot", lambda _: (
+        "def one_hot(ids, V):\n    N, T = ids.shape\n    return np.eye(V)[ids.reshape(-1)].reshape(N, T, V)\n"))
+    _write(nb, submitted / "dave" / "00_setup" / "00_setup.ipynb")
+    return students
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """A class of four learners for 00_setup, autograded by nbgrader."""
+    """A small class, autograded by nbgrader, with feedback and an exported CSV."""
     root = tmp_path_factory.mktemp("course")
-    db = root / "gradebook.db"
-    options = [
-        f"--CourseDirectory.root={root}",
-        f"--CourseDirectory.source_directory={SOLUTIONS}",
-        f"--CourseDirectory.db_url=sqlite:///{db}",
-    ]
-    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", *options)
-    submitted = root / "autograder" / "submitted"
-    notebook = f"{ASSIGNMENT}.ipynb"
-    solved = SOLUTIONS / ASSIGNMENT / notebook
-    # alice: the reference solution; bob: the untouched release
-    (submitted / "alice" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(solved, submitted / "alice" / ASSIGNMENT / notebook)
-    (submitted / "bob" / ASSIGNMENT).mkdir(parents=True)
-    shutil.copy(COURSE / ASSIGNMENT / notebook, submitted / "bob" / ASSIGNMENT / notebook)
-    # carol: one wrong function (RMSE instead of MSE), everything else right
-    _replace_function(solved, "mean_baseline_mse", (
-        "def mean_baseline_mse(y):\n    return float(np.sqrt(np.mean((y - np.mean(y)) ** 2)))\n"
-    ), submitted / "carol" / ASSIGNMENT / notebook)
-    # dave: one_hot that only works for 2-D ids: the public tests pass, a hidden test does not
-    _replace_function(solved, "one_hot", (
-        "def one_hot(ids, V):\n    N, T = ids.shape\n    return np.eye(V)[ids.reshape(-1)].reshape(N, T, V)\n"
-    ), submitted / "dave" / ASSIGNMENT / notebook)
-    run_nbgrader("autograde", ASSIGNMENT, "--force", *options)
-    run_nbgrader("generate_feedback", ASSIGNMENT, "--force", *options)
+    db = f"sqlite:///{root / 'gradebook.db'}"
+    options = [f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={SOLUTIONS}",
+               f"--CourseDirectory.db_url={db}"]
+    for assignment in ASSIGNMENTS:
+        run_nbgrader("generate_assignment", assignment, "--force", *options)
+    students = _submissions(root / "autograder" / "submitted")
+    for assignment in ASSIGNMENTS:
+        run_nbgrader("autograde", assignment, "--force", *options)
+        run_nbgrader("generate_feedback", assignment, "--force", *options)
     run_nbgrader("export", f"--to={root / 'grades.csv'}", *options)
-    with Gradebook(f"sqlite:///{db}") as gradebook:
-        scores = {
-            student: {
-                grade.name: grade.score
-                for grade in gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).grades
-            }
-            for student in ("alice", "bob", "carol", "dave")
-        }
-        max_score = gradebook.find_assignment(ASSIGNMENT).max_score
-    return root, scores, max_score
+    scores = {}
+    with Gradebook(db) as gradebook:
+        for assignment in ASSIGNMENTS:
+            for student in ("alice", "bob", "carol", "dave"):
+                try:
+                    nb = gradebook.find_submission_notebook(assignment, assignment, student)
+                except Exception:  # dave only submitted 00_setup
+                    continue
+                scores[student, assignment] = {grade.name: grade.score for grade in nb.grades}
+        max_scores = {a: gradebook.find_assignment(a).max_score for a in ASSIGNMENTS}
+    return root, scores, max_scores, students
 
 
-def test_reference_solution_gets_full_marks(graded):
-    _, scores, max_score = graded
-    assert max_score >= 4
-    assert sum(scores["alice"].values()) == max_score
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_gets_full_marks(graded, assignment):
+    _, scores, max_scores, _ = graded
+    assert max_scores[assignment] >= 4
+    assert sum(scores["alice", assignment].values()) == max_scores[assignment]
 
 
-def test_untouched_release_gets_zero(graded):
-    _, scores, _ = graded
-    assert sum(scores["bob"].values()) == 0
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_zero(graded, assignment):
+    _, scores, _, _ = graded
+    assert sum(scores["bob", assignment].values()) == 0
 
 
-def test_one_wrong_function_loses_only_its_own_points(graded):
-    _, scores, _ = graded
-    lost = {cell for cell, score in scores["carol"].items() if score != scores["alice"][cell]}
-    assert lost == {"mean_baseline_mse_example", "mean_baseline_mse_adding"}
-    assert all(scores["carol"][cell] == 0 for cell in lost)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_one_wrong_function_loses_only_the_points_that_depend_on_it(graded, assignment):
+    _, scores, _, students = graded
+    lost = {cell for cell, score in scores["carol", assignment].items() if score != scores["alice", assignment][cell]}
+    assert all(scores["carol", assignment][cell] == 0 for cell in lost)
+    if assignment in students["carol"]:
+        mistake = students["carol"][assignment]
+        catalogue = CATALOGUES[assignment]
+        expected = {cell for cell, error in run_cells(SOLUTIONS / catalogue.notebook, mistake).items() if error}
+        assert lost == expected and lost
+        assert all(cell.startswith(mistake.function) for cell in lost)
+    else:
+        assert lost == {"mean_baseline_mse_example", "mean_baseline_mse_adding"}
 
 
 def test_hidden_tests_run_at_grading(graded):
     """dave's one_hot passes the public tests in the release but not the hidden ones."""
-    _, scores, _ = graded
-    lost = {cell for cell, score in scores["dave"].items() if score != scores["alice"][cell]}
+    _, scores, _, _ = graded
+    lost = {cell for cell, score in scores["dave", "00_setup"].items() if score != scores["alice", "00_setup"][cell]}
     assert lost == {"one_hot_shape"}
 
 
-def test_feedback_shows_the_named_mistake(graded):
-    root, _, _ = graded
+def _shown(text, page):
+    return text in page or html.escape(text) in page or html.escape(text, quote=False) in page
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_shows_the_named_mistake(graded, assignment):
+    root, _, _, students = graded
     feedback = root / "autograder" / "feedback"
-    for student in ("alice", "bob", "carol", "dave"):
-        assert (feedback / student / ASSIGNMENT / f"{ASSIGNMENT}.html").exists()
-    carol = (feedback / "carol" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "square root taken (that is the RMSE)" in carol
-    assert "Return the mean of the squared errors, without np.sqrt." in carol
+    for student in ("alice", "bob", "carol"):
+        assert (feedback / student / assignment / f"{assignment}.html").exists()
+    carol = (feedback / "carol" / assignment / f"{assignment}.html").read_text()
+    if assignment in students["carol"]:
+        mistake = students["carol"][assignment]
+        assert _shown(mistake.name, carol) and _shown(mistake.hint, carol)
+    else:
+        assert "Return the mean of the squared errors, without np.sqrt." in carol
 
 
-def test_export_has_a_row_per_learner(graded):
-    root, scores, max_score = graded
+def test_export_has_a_row_per_learner_and_assignment(graded):
+    root, scores, max_scores, _ = graded
     with open(root / "grades.csv") as handle:
-        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    assert set(rows) == {"alice", "bob", "carol", "dave"}
-    assert float(rows["alice"]["score"]) == max_score
-    assert float(rows["carol"]["score"]) == max_score - 2
+        rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
+    for assignment in ASSIGNMENTS:
+        assert float(rows["alice", assignment]["score"]) == max_scores[assignment]
+        assert float(rows["bob", assignment]["score"]) == 0
+    assert float(rows["carol", "00_setup"]["score"]) == max_scores["00_setup"] - 2
 
 
 @pytest.mark.parametrize("relative", notebooks(SOLUTIONS), ids=str)
