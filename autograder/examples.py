@@ -47,6 +47,7 @@ class Example:
     inputs: object
     run: object
     seed: int = 0
+    revisit: str = ""  # the idea to revisit when the output is wrong in a way no known mistake explains
 
 
 @dataclass
@@ -160,6 +161,7 @@ def build_reference(catalogue):
             "inputs": {k: _tolist(v) for k, v in inputs.items()},
             "expected": {k: _tolist(v) for k, v in expected.items()},
             "mistakes": mistakes,
+            "revisit": example.revisit,
         }
     return stored
 

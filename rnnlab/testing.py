@@ -169,7 +169,7 @@ def check_outputs(example, **outputs):
     """
     __tracebackhide__ = True
     for name, value in outputs.items():
-        check_close(name, value, example.expected[name], mistakes=example.mistakes.get(name, ()))
+        check_close(name, value, example.expected[name], mistakes=example.mistakes.get(name, ()), hint=example.revisit or None)
 
 
 def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
@@ -196,12 +196,13 @@ def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
 
 @dataclass(frozen=True)
 class WorkedExample:
-    """Inputs of a worked example, the expected outputs, and the known mistakes per output."""
+    """Inputs of a worked example, the expected outputs, the known mistakes per output, and the idea to revisit."""
 
     name: str
     inputs: dict
     expected: dict
     mistakes: dict
+    revisit: str = ""
 
 
 def load_examples(path="reference.json"):
@@ -226,5 +227,6 @@ def load_examples(path="reference.json"):
                 key: [Mistake(m["name"], m["hint"], np.array(m["output"], dtype=np.float64)) for m in mistakes]
                 for key, mistakes in entry["mistakes"].items()
             },
+            revisit=entry.get("revisit", ""),
         )
     return examples

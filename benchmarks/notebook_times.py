@@ -1,0 +1,35 @@
+"""How long each solved notebook takes to run top to bottom in a fresh kernel (nbclient).
+
+    python benchmarks/notebook_times.py
+
+The kernel start is timed separately (an empty notebook), so the per-notebook figure
+is what a learner waits for after "Restart Kernel and Run All Cells".
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(nb, path):
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path)}}).execute()
+    return time.perf_counter() - start
+
+
+def main():
+    empty = run(nbformat.v4.new_notebook(), REPO)
+    print(f"kernel start + shutdown (empty notebook): {empty:6.2f} s")
+    for path in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        seconds = run(nbformat.read(path, as_version=4), path.parent)
+        print(f"{path.relative_to(REPO / 'solutions')!s:40s} {seconds:6.2f} s  (cells: {seconds - empty:5.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
