@@ -230,3 +230,13 @@ def test_check_gradients_accepts_single_gradient_not_in_tuple():
 def test_check_gradients_rejects_forward_without_cache(affine_inputs):
     with pytest.raises(TypeError, match="forward must return a tuple"):
         check_gradients(lambda x, w, b: x @ w + b, affine_backward, affine_inputs, verbose=False)
+
+
+def test_gradient_error_is_not_inflated_by_an_entry_near_zero():
+    from rnnlab.gradcheck import gradient_error
+
+    analytic = np.array([1.0, 2.0, 1e-7])
+    numeric = np.array([1.0, 2.0, 1.2e-7])  # finite differences cannot resolve the tiny entry better
+    assert rel_error(analytic, numeric) > 0.05
+    assert gradient_error(analytic, numeric) < 1e-8
+    assert gradient_error(analytic, 1.01 * analytic) > 1e-3

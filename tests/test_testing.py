@@ -197,3 +197,73 @@ def test_check_shape_mentions_transposed_and_hint():
 def test_check_shape_none_asks_about_return():
     with pytest.raises(CheckFailed, match="return"):
         check_shape("next_h", None, (4, 5))
+
+
+# Worked examples and gradient checks -------------------------------------------
+
+import json  # noqa: E402
+
+from rnnlab.testing import check_gradients_match, check_outputs, load_examples  # noqa: E402
+
+
+def _affine(x, w, b):
+    return x @ w + b, (x, w)
+
+
+def _affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+@pytest.fixture
+def stored_examples(tmp_path):
+    path = tmp_path / "reference.json"
+    path.write_text(json.dumps({"step": {
+        "inputs": {"x": [[1.0, 2.0]]},
+        "expected": {"out": [[3.0, 4.0]], "grad": [1.0]},
+        "mistakes": {"out": [{"name": "forgot the bias", "hint": "Add b.", "output": [[2.0, 3.0]]}], "grad": []},
+        "revisit": "Revisit section 2.",
+    }}))
+    return load_examples(path)
+
+
+def test_load_examples_gives_float_arrays(stored_examples):
+    example = stored_examples["step"]
+    assert example.inputs["x"].dtype == np.float64 and example.inputs["x"].shape == (1, 2)
+    assert example.mistakes["out"][0].name == "forgot the bias"
+    assert example.revisit == "Revisit section 2."
+
+
+def test_check_outputs_names_a_known_mistake(stored_examples):
+    with pytest.raises(CheckFailed, match="forgot the bias") as info:
+        check_outputs(stored_examples["step"], out=np.array([[2.0, 3.0]]), grad=np.array([1.0]))
+    assert "Revisit" not in str(info.value)
+
+
+def test_check_outputs_points_to_the_idea_to_revisit_for_an_unknown_mistake(stored_examples):
+    with pytest.raises(CheckFailed, match="Revisit section 2") as info:
+        check_outputs(stored_examples["step"], out=np.array([[3.0, 4.0]]), grad=np.array([7.0]))
+    assert str(info.value).startswith("grad")
+
+
+def test_check_outputs_passes_on_the_expected_values(stored_examples):
+    check_outputs(stored_examples["step"], out=np.array([[3.0, 4.0]]), grad=np.array([1.0]))
+
+
+def test_check_gradients_match_accepts_a_right_backward_pass(capsys):
+    rng = np.random.default_rng(4)
+    check_gradients_match(_affine, _affine_backward, dict(x=rng.normal(size=(3, 4)), w=rng.normal(size=(4, 2)),
+                                                          b=rng.normal(size=2)))
+    assert "dw" in capsys.readouterr().out
+
+
+def test_check_gradients_match_names_the_wrong_gradient():
+    def backward(dout, cache):
+        dx, dw, db = _affine_backward(dout, cache)
+        return dx, 2 * dw, db
+
+    rng = np.random.default_rng(4)
+    with pytest.raises(CheckFailed, match=r"dw \(") as info:
+        check_gradients_match(_affine, backward, dict(x=rng.normal(size=(3, 4)), w=rng.normal(size=(4, 2)),
+                                                      b=rng.normal(size=2)))
+    assert "dx (" not in str(info.value) and "db (" not in str(info.value)
