@@ -106,8 +106,8 @@ def apply_mistake(code, mistake):
 
 def solution_namespace(notebook, mistake=None):
     """
-    Run the solution cells of a source notebook, after the imports of the cells
-    between them, and return the namespace
+    Run the solution cells and the read-only (locked) code cells of a source notebook,
+    after the imports of the other cells, and return the namespace
     holding its functions, optionally with one mistake made.
     """
     namespace = {"__name__": "__notebook__"}
@@ -118,7 +118,7 @@ def solution_namespace(notebook, mistake=None):
             continue
         if mistake is not None and meta.get("grade_id") == mistake.function:
             code = apply_mistake(code, mistake)
-        if meta.get("solution"):
+        if meta.get("solution") or meta.get("locked"):  # exercises, and read-only helpers they call
             exec(compile(code, f"<{meta['grade_id']}>", "exec"), namespace)
         else:
             exec(compile(_imports(code), "<notebook cell>", "exec"), namespace)
