@@ -1,0 +1,134 @@
+"""`python -m autograder grade`: nbgrader's pipeline run in parallel, sandboxed kernels.
+
+A small class of real submissions of 00_setup, honest and hostile, graded twice:
+by plain `nbgrader autograde` and by our grader, each into its own gradebook.
+"""
+
+import json
+import shutil
+
+import pytest
+from conftest import COURSE, SOLUTIONS, nbgrader_meta, read_notebook
+from nbgrader.api import Gradebook
+
+from autograder import grade as grading
+from autograder import sandbox
+from autograder.release import run_nbgrader
+
+ASSIGNMENT = "00_setup"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed (.ci/run installs it)")
+
+
+def _solved_with(code_before_one_hot):
+    """The reference solution with extra code run in the one_hot cell, before its definition."""
+    nb = read_notebook(SOLUTIONS / ASSIGNMENT / NOTEBOOK)
+    for cell in nb["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == "one_hot":
+            cell["source"] = code_before_one_hot + "\n" + "".join(cell["source"])
+    return json.dumps(nb)
+
+
+PROBE = """
+import os, socket
+facts = {"uid": os.getuid(), "repo": os.path.exists(%r)}
+try:
+    socket.create_connection(("127.0.0.1", 1), timeout=1)
+except OSError as error:
+    facts["network"] = type(error).__name__
+print("FACTS", facts)
+""" % str(SOLUTIONS)
+
+HONEST = {
+    "alice": lambda: (SOLUTIONS / ASSIGNMENT / NOTEBOOK).read_text(),
+    "bob": lambda: (COURSE / ASSIGNMENT / NOTEBOOK).read_text(),
+}
+HOSTILE = {
+    "exits": lambda: _solved_with("import os\nos._exit(1)"),
+    "loops": lambda: _solved_with("while True:\n    pass"),
+    "syntax": lambda: _solved_with("def broken(:"),
+    "memory": lambda: _solved_with("hog = bytearray(50 * 1024**3)"),
+    "forks": lambda: _solved_with("import os\nfor _ in range(10000):\n    if os.fork() == 0:\n        import time; time.sleep(30); os._exit(0)"),
+    "probe": lambda: _solved_with(PROBE),
+    "json": lambda: "{not a notebook",
+    "empty": lambda: "",
+}
+
+
+def _course(root, students):
+    db = f"sqlite:///{root / 'gradebook.db'}"
+    options = [f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={SOLUTIONS}",
+               f"--CourseDirectory.db_url={db}"]
+    run_nbgrader("generate_assignment", ASSIGNMENT, "--force", *options)
+    for student, text in students.items():
+        folder = root / "autograder" / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_text(text())
+    return db, options
+
+
+def _scores(db, students):
+    with Gradebook(db) as gradebook:
+        return {s: {g.name: g.score for g in gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).grades}
+                for s in students}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grader")
+    students = {**HONEST, **HOSTILE}
+    db, _ = _course(root, students)
+    config = grading.load_config(**{"CourseDirectory.root": str(root), "CourseDirectory.db_url": db,
+                                    "CourseDirectory.source_directory": str(SOLUTIONS)})
+    results = {r.student: r for r in grading.grade([ASSIGNMENT], workers=2, timeout=10, config=config, progress=None)}
+    return root, db, results
+
+
+def test_honest_scores_equal_plain_nbgrader(graded, tmp_path):
+    _, db, _ = graded
+    plain_db, options = _course(tmp_path, HONEST)
+    run_nbgrader("autograde", ASSIGNMENT, "--force", *options)
+    assert _scores(db, HONEST) == _scores(plain_db, HONEST)
+    assert sum(_scores(db, ["alice"])["alice"].values()) == 5
+
+
+@pytest.mark.parametrize(("student", "problem"), [("exits", "kernel died"), ("loops", "timeout"), ("memory", ""),
+                                                  ("syntax", ""), ("forks", "")])
+def test_a_broken_submission_keeps_the_points_before_it_and_nothing_after(graded, student, problem):
+    _, db, results = graded
+    scores = _scores(db, [student])[student]
+    assert results[student].problem.startswith(problem)
+    # mean_baseline_mse comes before the broken cell and is right; one_hot's cells never get points
+    assert scores["mean_baseline_mse_example"] == 1 and scores["mean_baseline_mse_adding"] == 1
+    assert scores["one_hot_shape"] == 0 and scores["one_hot_values"] == 0
+
+
+@pytest.mark.parametrize("student", ["json", "empty"])
+def test_an_unreadable_file_is_reported_and_the_batch_goes_on(graded, student):
+    _, _, results = graded
+    assert results[student].problem and results[student].score == 0
+    assert results["alice"].score == 5
+
+
+def test_the_kernel_runs_unprivileged_without_network_or_course_files(graded):
+    root, _, _ = graded
+    nb = read_notebook(root / "autograder" / "autograded" / "probe" / ASSIGNMENT / NOTEBOOK)
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    facts = eval(printed.split("FACTS ", 1)[1].splitlines()[0])  # noqa: S307 - our own probe's dict
+    assert facts["uid"] >= sandbox.FIRST_UID and facts["repo"] is False
+    assert facts["network"] in ("ConnectionRefusedError", "OSError")
+
+
+def test_summary_names_the_problems(graded):
+    _, _, results = graded
+    table = grading.summary(list(results.values()))
+    assert "kernel died: exits/00_setup" in table and "timeout: loops/00_setup" in table
+    assert shutil.which("bwrap")
+
+
+def test_command_line_lists_the_instructor_commands():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "autograder", "--help"], capture_output=True, text=True, check=True)
+    assert all(command in result.stdout for command in ("release", "grade", "feedback"))
