@@ -170,24 +170,7 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print):
                  f"--CourseDirectory.source_directory={coursedir.source_directory}",
                  f"--CourseDirectory.submitted_directory={coursedir.submitted_directory}",
                  f"--CourseDirectory.autograded_directory={coursedir.autograded_directory}"]
-    tasks = submitted_notebooks(coursedir, assignments)
     results = {}
-    # 1. prepare: nbgrader's sanitising steps, no execution, no grading
-    for assignment in assignments:
-        try:
-            run_nbgrader("autograde", assignment, "--force", "--Autograde.autograde_preprocessors=[]", *overrides)
-        except RuntimeError:
-            pass  # one unreadable submission makes nbgrader fail at the end; the others are prepared
-    pending = []
-    for student, assignment, notebook in tasks:
-        path = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)) / f"{notebook}.ipynb"
-        result = Result(student, assignment, notebook)
-        results[student, assignment, notebook] = result
-        if path.exists():
-            pending.append((result, path))
-        else:
-            result.problem = "unreadable or not an assignment notebook"
-    # 2. execute in parallel
     workers = workers or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
     slots = context.Queue()
@@ -196,8 +179,24 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print):
     done = 0
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                                 initargs=(slots,)) as pool:
-        futures = {pool.submit(execute_notebook, str(path), str(path.parent), timeout): (result, path)
-                   for result, path in pending}
+        futures = {}
+        for assignment in assignments:
+            # 1. prepare: nbgrader's sanitising steps, no execution, no grading (while the pool runs the
+            # previous assignment's notebooks)
+            try:
+                run_nbgrader("autograde", assignment, "--force", "--Autograde.autograde_preprocessors=[]", *overrides)
+            except RuntimeError:
+                pass  # one unreadable submission makes nbgrader fail at the end; the others are prepared
+            for student, _, notebook in submitted_notebooks(coursedir, [assignment]):
+                folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+                path = folder / f"{notebook}.ipynb"
+                result = results[student, assignment, notebook] = Result(student, assignment, notebook)
+                if not path.exists():
+                    result.problem = "not gradable: invalid notebook file, or its graded cells were changed"
+                    continue
+                # 2. execute in parallel
+                futures[pool.submit(execute_notebook, str(path), str(folder), timeout)] = (result, path)
+        pending = list(futures.values())
         for future in concurrent.futures.as_completed(futures):
             result, path = futures[future]
             try:
