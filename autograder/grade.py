@@ -32,6 +32,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder.release import AUTOGRADER, run_nbgrader
 
 NOT_RUN = "CellNotRun"
+MAX_OUTPUT_CHARS = 100_000  # per output: a learner's 100 MB print must not end up in the gradebook's files
 
 
 @dataclass
@@ -79,6 +80,19 @@ def _mark_unrun_cells(nb, reason):
                                                    traceback=[f"{NOT_RUN}: {reason}"])]
 
 
+def _cap_outputs(nb, limit=MAX_OUTPUT_CHARS):
+    """Shorten every text output over ``limit`` characters and drop images over it (nbgrader's LimitOutput counts lines)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and len(output.get("text", "")) > limit:
+                output.text = output.text[:limit] + f"\n[... output cut: {len(output.text):,} characters in all]\n"
+            for mime, value in list(output.get("data", {}).items()):
+                text = "".join(value) if isinstance(value, list) else value
+                if isinstance(text, str) and len(text) > limit:
+                    del output.data[mime]
+                    output.data["text/plain"] = f"[{mime} output of {len(text):,} characters removed]"
+
+
 def execute_notebook(path, assignment_dir, timeout, slot=None):
     """
     Run the cleaned notebook at ``path`` sandboxed, in a temporary copy of the assignment's
@@ -119,6 +133,7 @@ def execute_notebook(path, assignment_dir, timeout, slot=None):
         for preprocessor in (IgnorePattern(config=config), ClearMetadataPreprocessor(config=config),
                              LimitOutput(config=config)):
             nb, resources = preprocessor(nb, resources)  # as nbgrader calls them: disabled ones do nothing
+        _cap_outputs(nb)
         nbformat.write(nb, path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -29,6 +29,20 @@ def _solved_with(code_before_one_hot):
     return json.dumps(nb)
 
 
+def _without_cell(grade_id):
+    nb = read_notebook(SOLUTIONS / ASSIGNMENT / NOTEBOOK)
+    nb["cells"] = [cell for cell in nb["cells"] if nbgrader_meta(cell).get("grade_id") != grade_id]
+    return json.dumps(nb)
+
+
+def _release_with_tests_replaced(code):
+    nb = read_notebook(COURSE / ASSIGNMENT / NOTEBOOK)
+    for cell in nb["cells"]:
+        if nbgrader_meta(cell).get("grade") and cell["cell_type"] == "code":
+            cell["source"] = code
+    return json.dumps(nb)
+
+
 PROBE = """
 import os, socket
 facts = {"uid": os.getuid(), "repo": os.path.exists(%r)}
@@ -50,6 +64,9 @@ HOSTILE = {
     "memory": lambda: _solved_with("hog = bytearray(50 * 1024**3)"),
     "forks": lambda: _solved_with("import os\nfor _ in range(10000):\n    if os.fork() == 0:\n        import time; time.sleep(30); os._exit(0)"),
     "probe": lambda: _solved_with(PROBE),
+    "loud": lambda: _solved_with("print('x' * 100_000_000)"),
+    "deleted": lambda: _without_cell("one_hot_values"),
+    "edited": lambda: _release_with_tests_replaced("pass"),
     "json": lambda: "{not a notebook",
     "empty": lambda: "",
 }
@@ -132,3 +149,17 @@ def test_command_line_lists_the_instructor_commands():
 
     result = subprocess.run([sys.executable, "-m", "autograder", "--help"], capture_output=True, text=True, check=True)
     assert all(command in result.stdout for command in ("release", "grade", "feedback"))
+
+
+def test_deleted_or_edited_test_cells_are_restored_from_the_gradebook(graded):
+    _, db, _ = graded
+    scores = _scores(db, ["deleted", "edited"])
+    assert scores["deleted"] == {"mean_baseline_mse_example": 1, "mean_baseline_mse_adding": 1, "one_hot_shape": 1,
+                                 "one_hot_values": 0}
+    assert sum(scores["edited"].values()) == 0
+
+
+def test_huge_output_is_cut_and_graded(graded):
+    root, db, _ = graded
+    assert sum(_scores(db, ["loud"])["loud"].values()) == 5
+    assert (root / "autograder" / "autograded" / "loud" / ASSIGNMENT / NOTEBOOK).stat().st_size < 2_000_000
