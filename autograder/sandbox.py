@@ -57,9 +57,7 @@ def available():
 def _readable_roots():
     """Folders the kernel needs to read: the system, the Python installation, the environment, rnnlab."""
     roots = {"/usr", "/etc"}
-    for name in ("/lib", "/lib64", "/lib32", "/bin", "/sbin"):
-        if os.path.exists(name):
-            roots.add(name if not os.path.islink(name) else name)
+    roots.update(name for name in ("/lib", "/lib64", "/lib32", "/bin", "/sbin") if os.path.exists(name))
     roots.add(os.path.realpath(sys.base_prefix))
     roots.add(os.path.realpath(sys.prefix))
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
