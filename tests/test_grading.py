@@ -163,3 +163,43 @@ def test_huge_output_is_cut_and_graded(graded):
     root, db, _ = graded
     assert sum(_scores(db, ["loud"])["loud"].values()) == 5
     assert (root / "autograder" / "autograded" / "loud" / ASSIGNMENT / NOTEBOOK).stat().st_size < 2_000_000
+
+
+def test_export_has_a_row_per_learner_and_a_column_per_notebook_and_cell(graded, tmp_path):
+    import csv
+
+    from autograder.export import export_csv
+
+    _, db, results = graded
+    assert export_csv(tmp_path / "grades.csv", db) == len(results)
+    with open(tmp_path / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert float(rows["alice"]["00_setup"]) == 5 and float(rows["alice"]["total"]) == 5
+    assert float(rows["deleted"]["00_setup:one_hot_values"]) == 0
+    assert float(rows["deleted"]["00_setup:one_hot_shape"]) == 1
+
+
+def test_collect_takes_nbgrader_folders_and_lms_flat_files_from_a_zip(tmp_path):
+    import zipfile
+
+    from autograder.collect import collect
+
+    root = tmp_path / "course"
+    root.mkdir()
+    db, _ = _course(root, {})
+    archive = tmp_path / "download.zip"
+    good = (SOLUTIONS / ASSIGNMENT / NOTEBOOK).read_text()
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr(f"carol/{ASSIGNMENT}/{NOTEBOOK}", good)
+        handle.writestr(f"dan.smith_{NOTEBOOK}", good)
+        handle.writestr(f"erin_{NOTEBOOK}", "{broken")
+        handle.writestr("notes.txt", "hello")
+        handle.writestr(f"bad name!_{NOTEBOOK}", good)
+        handle.writestr("frank_other_assignment.ipynb", good)
+    config = grading.load_config(**{"CourseDirectory.root": str(root), "CourseDirectory.db_url": db})
+    collected, problems = collect(archive, grading._coursedir(config), db, {ASSIGNMENT: ASSIGNMENT})
+    assert sorted(collected) == [f"{s}/{ASSIGNMENT}/{NOTEBOOK}" for s in ("carol", "dan.smith", "erin")]
+    assert any("erin" in p and "not a readable notebook" in p for p in problems)
+    assert sum("skipped" in p for p in problems) == 3
+    with Gradebook(db) as gradebook:
+        assert {s.id for s in gradebook.students} == {"carol", "dan.smith", "erin"}
