@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.release import AUTOGRADER, run_nbgrader
@@ -211,7 +210,6 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print):
                     continue
                 # 2. execute in parallel
                 futures[pool.submit(execute_notebook, str(path), str(folder), timeout)] = (result, path)
-        pending = list(futures.values())
         for future in concurrent.futures.as_completed(futures):
             result, path = futures[future]
             try:
@@ -226,7 +224,7 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print):
             done += 1
             if progress:
                 status = f"  ({result.problem})" if result.problem else ""
-                progress(f"[{done}/{len(pending)}] {result.student}/{result.assignment}: "
+                progress(f"[{done}/{len(futures)}] {result.student}/{result.assignment}: "
                          f"{result.score:g}/{result.max_score:g}{status}")
     return list(results.values())
 

@@ -108,8 +108,7 @@ def wrap_command(command, workdir, slot=0, limits=Limits()):
             args += ["--ro-bind", path, path]
         made.add(path)
     args += ["--perms", "1777", "--tmpfs", "/tmp"] if not workdir.startswith("/tmp/") else []
-    args += ["--chdir", workdir, "--setenv", "HOME", workdir, "--setenv", "MPLCONFIGDIR", workdir,
-             "--setenv", "MPLBACKEND", "module://matplotlib_inline.backend_inline"]
+    args += ["--chdir", workdir]
     args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all", "--"]
     # ipykernel exits when its parent's pid changes; in a new PID namespace it always looks changed
@@ -145,9 +144,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         os.chmod(self.connection_file, 0o644)
         prepare_workdir(workdir, self.slot)
         env = {key: value for key, value in kw.get("env", os.environ).items()
-               if key in ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OPENBLAS_NUM_THREADS",
-                          "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        env.update(HOME=workdir, MPLCONFIGDIR=workdir, PYTHONNOUSERSITE="1", OPENBLAS_NUM_THREADS="1",
+               if key in ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+        env.update(HOME=workdir, MPLCONFIGDIR=workdir, MPLBACKEND="module://matplotlib_inline.backend_inline",
+                   PYTHONNOUSERSITE="1", OPENBLAS_NUM_THREADS="1",
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         kw["env"] = env
         return wrap_command(kernel_cmd, workdir, self.slot, self.limits), kw

@@ -10,7 +10,7 @@ import json
 import shutil
 
 import pytest
-from conftest import COURSE, SOLUTIONS, nbgrader_meta, notebooks, read_notebook
+from conftest import COURSE, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
 from nbgrader.api import Gradebook
 from test_mistakes import run_cells
 
@@ -36,7 +36,7 @@ def _with_cell(path, grade_id, change):
     nb = read_notebook(path)
     for cell in nb["cells"]:
         if nbgrader_meta(cell).get("grade_id") == grade_id:
-            cell["source"] = change("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+            cell["source"] = change(source(cell))
     return nb
 
 
