@@ -36,4 +36,4 @@ release: $(VENV)/.installed
 	$(BIN)/python -m autograder.release
 
 clean:
-	rm -rf $(VENV) *.egg-info autograder/submitted autograder/autograded autograder/feedback autograder/gradebook.db tests/output
+	rm -rf $(VENV) *.egg-info autograder/submitted autograder/staged autograder/autograded autograder/feedback autograder/gradebook.db tests/output

@@ -1,33 +1,46 @@
 """python -m autograder COMMAND: the instructor's commands (see README)."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
-
-from autograder import grade as grading
-from autograder.release import assignments, release, run_nbgrader
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Release and grade the rnnlab course.")
+    parser.add_argument("--course-dir", help="the course folder (default: this repository); it holds solutions/, "
+                                             "and the gradebook and submissions go to its autograder/")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("release", help="regenerate course/ from solutions/ (the same as make release)")
     grade = commands.add_parser("grade", help="autograde every collected submission, in parallel and sandboxed")
     grade.add_argument("assignments", nargs="*", help="default: every assignment")
     grade.add_argument("--workers", type=int, default=None, help="parallel kernels (default: all cores)")
     grade.add_argument("--timeout", type=int, default=60, help="seconds a cell may run")
+    grade.add_argument("--scheduler", nargs="?", const="local", default=None, metavar="ADDRESS",
+                       help="run the notebooks on a Dask cluster (e.g. tcp://host:8786; without an address: "
+                            "a new local cluster) instead of the local process pool")
     feedback = commands.add_parser("feedback", help="HTML feedback per learner")
     feedback.add_argument("assignments", nargs="*")
     collect = commands.add_parser("collect", help="import submissions from a folder or zip")
     collect.add_argument("source")
     export = commands.add_parser("export", help="scores as CSV: a row per learner, a column per notebook and cell")
     export.add_argument("--csv", required=True, help="file to write")
+    report = commands.add_parser("report", help="per-cell statistics and the named mistakes that fired most")
+    report.add_argument("--out", default=None, help="folder for report.md and report.png (default: autograder/reports)")
     args = parser.parse_args(argv)
+    # nbgrader opens gradebooks by running `alembic`: find it next to this Python, activated or not
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    if args.course_dir:
+        os.environ["RNNLAB_COURSE_DIR"] = str(Path(args.course_dir).resolve())  # read by nbgrader_config.py
+    from autograder import grade as grading
+    from autograder.release import assignments, release, run_nbgrader
+
+    course = Path(os.environ.get("RNNLAB_COURSE_DIR", Path(__file__).resolve().parent.parent))
     if args.command == "release":
         from autograder.examples import write_references
 
-        write_references()
-        for name in release():
+        write_references(course)
+        for name in release(root=course):
             print(f"released {name}")
     elif args.command == "grade":
         from autograder import sandbox
@@ -35,9 +48,10 @@ def main(argv=None):
         if not sandbox.available():
             print("warning: bubblewrap is not installed (or not root): kernels run with resource limits only, "
                   "without network and file-system isolation. apt-get install bubblewrap", file=sys.stderr)
-        results = grading.grade(args.assignments or assignments(), workers=args.workers, timeout=args.timeout)
+        results = grading.grade(args.assignments or assignments(course), workers=args.workers, timeout=args.timeout,
+                                scheduler=args.scheduler)
         print(grading.summary(results))
-    elif args.command in ("collect", "export"):
+    elif args.command in ("collect", "export", "report"):
         config = grading.load_config()
         coursedir = grading._coursedir(config)
         if args.command == "collect":
@@ -48,13 +62,20 @@ def main(argv=None):
             print(f"collected {len(collected)} notebook(s)")
             for problem in problems:
                 print(f"  {problem}")
-        else:
+        elif args.command == "export":
             from autograder.export import export_csv
 
             print(f"wrote {export_csv(args.csv, coursedir.db_url)} learner(s) to {args.csv}")
+        else:
+            from autograder.report import report as write_report
+
+            out = Path(args.out or Path(coursedir.root) / "autograder" / "reports")
+            text, png = write_report(coursedir.db_url, Path(coursedir.root) / coursedir.autograded_directory, out)
+            print(text + f"\nwrote {out / 'report.md'} and {png}")
     elif args.command == "feedback":
-        for assignment in args.assignments or assignments():
+        for assignment in args.assignments or assignments(course):
             run_nbgrader("generate_feedback", assignment, "--force")
+            print(f"feedback for {assignment}: {course / 'autograder' / 'feedback'}")
     return 0
 
 

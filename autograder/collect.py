@@ -8,24 +8,38 @@ skipped; a notebook that cannot be read is still collected (grading reports it).
 """
 
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+STUDENT_ID = re.compile(r"^\w[\w.@-]*$")  # letters of any alphabet (renée, 李), digits and _ . @ -
+
+
+def _decode(raw, fallback):
+    """A file name from its bytes: UTF-8 if it is, else ``fallback`` (with a note)."""
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return raw.decode(fallback), f"its name is not UTF-8, read as {fallback}"
 
 
 def _entries(source):
-    """(relative path, bytes) of every file in a folder or zip."""
+    """(relative path, bytes, note) of every file in a folder or zip."""
     source = Path(source)
     if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            yield path.relative_to(source).as_posix(), path.read_bytes()
+        for path in sorted((p for p in source.rglob("*") if p.is_file()), key=lambda p: os.fsencode(p)):
+            name, note = _decode(os.fsencode(path.relative_to(source)), "latin-1")
+            yield name, path.read_bytes(), note
     else:
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
-                if not info.is_dir():
-                    yield info.filename, archive.read(info)
+                if info.is_dir():
+                    continue
+                name, note = info.filename, None
+                if not info.flag_bits & 0x800:  # no UTF-8 flag: zipfile read the name as cp437
+                    name, note = _decode(info.filename.encode("cp437"), "cp437")
+                yield name, archive.read(info), note
 
 
 def place(relative, notebooks):
@@ -54,7 +68,9 @@ def collect(source, coursedir, db_url, notebooks):
 
     collected, problems = [], []
     students = set()
-    for relative, content in _entries(source):
+    for relative, content, note in _entries(source):
+        if note:
+            problems.append(f"{relative}: {note}")
         placed = place(relative, notebooks)
         if isinstance(placed, str):
             problems.append(f"{relative}: skipped, {placed}")

@@ -56,6 +56,7 @@ class Catalogue:
     depends: dict  # function -> functions whose mistakes also break it
     examples: list
     mistakes: list = field(default_factory=list)
+    probes: dict = field(default_factory=dict)  # test cell grade_id -> its own re-checks (autograder.verify)
 
     def uses(self, function):
         """``function`` and everything it depends on, transitively."""
@@ -188,6 +189,8 @@ def write_references(root=REPO):
     """Write solutions/<assignment>/reference.json for every catalogue."""
     written = []
     for catalogue in catalogues().values():
+        if not catalogue.examples:
+            continue  # the notebook's test cells hold their own numbers
         path = Path(root) / "solutions" / Path(catalogue.notebook).parent / "reference.json"
         path.write_text(json.dumps(build_reference(catalogue), indent=1) + "\n")
         written.append(path)

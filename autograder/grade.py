@@ -17,17 +17,23 @@ Honest submissions get the same scores as plain ``nbgrader autograde``.
 """
 
 import concurrent.futures
+import contextlib
+import functools
 import multiprocessing
 import os
+import secrets
 import shutil
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder import verify
 from autograder.release import AUTOGRADER, run_nbgrader
 
 NOT_RUN = "CellNotRun"
@@ -44,6 +50,7 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     cells: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # what was repaired before grading (autograder.repair)
 
 
 def load_config(**overrides):
@@ -92,21 +99,98 @@ def _cap_outputs(nb, limit=MAX_OUTPUT_CHARS):
                     output.data["text/plain"] = f"[{mime} output of {len(text):,} characters removed]"
 
 
-def execute_notebook(path, assignment_dir, timeout, slot=None):
+def _test_cells(nb):
+    """The autograded test cells of a notebook, by grade_id."""
+    return {cell.metadata.nbgrader.grade_id: cell for cell in nb.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+            and not cell.metadata.nbgrader.get("solution")}
+
+
+def _passed(cell):
+    return not any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+
+
+@functools.cache
+def _reference(source):
+    """The catalogue and the reference solution's namespace of a source notebook (None without a catalogue)."""
+    from autograder.examples import catalogues, solution_namespace
+
+    relative = "/".join(Path(source).parts[-2:])
+    for catalogue in catalogues().values():
+        if catalogue.notebook == relative:
+            return catalogue, solution_namespace(source)
+    return None, None
+
+
+def _run(nb, workdir, config):
+    """Execute ``nb`` in a new sandboxed kernel; return its problem ("" when it ran to the end)."""
+    from nbgrader.preprocessors import Execute
+
+    try:
+        Execute(config=config)(nb, {"metadata": {"path": workdir}})
+    except Exception as error:  # noqa: BLE001 - any kernel failure is graded as far as it got
+        name = type(error).__name__
+        return "kernel died" if "Dead" in name else "timeout" if "Timeout" in name else f"kernel error ({name})"
+    if any(o.get("ename") == "CellTimeoutError" for c in nb.cells for o in c.get("outputs", [])):
+        return "timeout"
+    return ""
+
+
+def _recheck(nb, probe, workdir, config, reference, problem):
+    """
+    Re-check every passed test cell on fresh inputs (:mod:`autograder.verify`) and withhold the points
+    of those whose function is not right. ``probe_cell`` was the notebook's last cell; when the
+    notebook stopped before it, the cells that had run are run again in a new kernel, then the probe.
+    """
+    probe_cell, tasks, answer_path, canary = probe
+    answer = verify.read_answer(answer_path, canary)
+    if answer is None and problem:
+        ran = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.get("execution_count")]
+        earlier = [nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:ran[-1]] if cell.cell_type == "code"] if ran else []
+        _run(nbformat.v4.new_notebook(cells=[*earlier, nbformat.v4.new_code_cell(probe_cell.source)]), workdir, config)
+        answer = verify.read_answer(answer_path, canary)
+    for grade_id, cell in _test_cells(nb).items():
+        if not _passed(cell) or grade_id not in tasks:
+            continue
+        if answer is None:
+            verify.withhold(cell, "the grader could not call your functions after the notebook ran")
+            continue
+        reasons = [verify.judge(task, *answer, reference) for task in tasks[grade_id]]
+        if any(reasons):
+            verify.withhold(cell, next(reason for reason in reasons if reason))
+
+
+def _probe_cell(nb, workdir, catalogue, reference):
+    """
+    The last cell the grader adds: it calls the learner's functions on fresh inputs (see autograder.verify).
+    Returns (cell, {grade_id: [Task]}, path of the kernel's answer, canary).
+    """
+    rng = np.random.default_rng(secrets.randbits(64))
+    tasks = verify.plan(catalogue, list(_test_cells(nb)), rng)
+    every = [task for cell in tasks.values() for task in cell]
+    verify.prepare_gradients(every, reference, rng)
+    canary = rng.standard_normal(int(rng.integers(3, 20)))
+    tasks_path, answer_path = os.path.join(workdir, ".probe-tasks.pkl"), os.path.join(workdir, ".probe-answer.npz")
+    verify.write_tasks(tasks_path, every, canary)
+    cell = nbformat.v4.new_code_cell(verify.kernel_cell(tasks_path, answer_path), metadata={"rnnlab_probe": True})
+    return cell, tasks, answer_path, canary
+
+
+def execute_notebook(path, assignment_dir, timeout, slot=None, source=None):
     """
     Run the cleaned notebook at ``path`` sandboxed, in a temporary copy of the assignment's
-    files, and write it back executed. Returns (problem, seconds).
+    files, re-check its passed test cells (when ``source``, the source notebook, has a
+    catalogue), and write it back executed. Returns (problem, seconds).
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import Execute, IgnorePattern, LimitOutput
+    from nbgrader.preprocessors import IgnorePattern, LimitOutput
 
     from autograder.sandbox import SandboxedKernelManager
 
-    slot = _slot if slot is None else slot
+    slot = _worker_slot() if slot is None else slot
     start = time.perf_counter()
     nb = nbformat.read(path, as_version=4)
     workdir = tempfile.mkdtemp(prefix="rnnlab-grade-")
-    problem = ""
     try:
         for item in Path(assignment_dir).iterdir():
             if item.is_file() and item.suffix != ".ipynb":
@@ -119,16 +203,17 @@ def execute_notebook(path, assignment_dir, timeout, slot=None):
             "Execute.error_on_timeout": {},  # empty: nbclient raises CellTimeoutError instead of carrying on
             "Execute.extra_arguments": ["--HistoryManager.hist_file=:memory:"],
         })
-        resources = {"metadata": {"path": workdir}}
-        executor = Execute(config=config)
-        try:
-            nb, resources = executor(nb, resources)
-        except Exception as error:  # noqa: BLE001 - any kernel failure is graded as far as it got
-            name = type(error).__name__
-            problem = "kernel died" if "Dead" in name else "timeout" if "Timeout" in name else f"kernel error ({name})"
-        if any(o.get("ename") == "CellTimeoutError" for c in nb.cells for o in c.get("outputs", [])):
-            problem = problem or "timeout"
+        catalogue, reference = _reference(source) if source else (None, None)
+        probe = _probe_cell(nb, workdir, catalogue, reference) if catalogue else None
+        if probe:
+            nb.cells.append(probe[0])
+        problem = _run(nb, workdir, config)
+        if probe:
+            nb.cells = [cell for cell in nb.cells if "rnnlab_probe" not in cell.metadata]
         _mark_unrun_cells(nb, f"the notebook stopped before this cell ran ({problem or 'unknown reason'})")
+        if probe:
+            _recheck(nb, probe, workdir, config, reference, problem)
+        resources = {"metadata": {"path": workdir}}
         for preprocessor in (IgnorePattern(config=config), ClearMetadataPreprocessor(config=config),
                              LimitOutput(config=config)):
             nb, resources = preprocessor(nb, resources)  # as nbgrader calls them: disabled ones do nothing
@@ -176,40 +261,72 @@ def submitted_notebooks(coursedir, assignments):
             for path in sorted((student / assignment).glob("*.ipynb"))]
 
 
-def grade(assignments, workers=None, timeout=60, config=None, progress=print):
-    """Autograde every collected submission of ``assignments``; return a list of :class:`Result`."""
+def _ensure_in_gradebook(coursedir, assignment, overrides):
+    """Record the assignment's cells in the gradebook (nbgrader needs them to grade) if they are not there yet."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(coursedir.db_url) as gradebook:
+        try:
+            if gradebook.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    with tempfile.TemporaryDirectory() as release:  # the release itself is not needed here
+        run_nbgrader("generate_assignment", assignment, "--force", *overrides,
+                     f"--CourseDirectory.release_directory={release}")
+
+
+def _stage(coursedir, staged, assignment, submitted):
+    """Copy the submissions of ``assignment`` to ``staged`` with their nbgrader metadata repaired."""
+    from nbgrader.api import Gradebook
+
+    from autograder.repair import stage
+
+    with Gradebook(coursedir.db_url) as gradebook:
+        return stage(Path(coursedir.root) / coursedir.submitted_directory, Path(coursedir.root) / staged,
+                     gradebook, assignment, [(student, notebook) for student, _, notebook in submitted])
+
+
+def grade(assignments, workers=None, timeout=60, config=None, progress=print, scheduler=None):
+    """
+    Autograde every collected submission of ``assignments``; return a list of :class:`Result`.
+    The notebooks run in a local process pool of ``workers``, or on a Dask cluster: ``scheduler``
+    is its address, or "local" for a new local cluster (see :func:`_pool`).
+    """
     config = config or load_config()
     coursedir = _coursedir(config)
+    # nbgrader grades a staged copy of the submissions, with their metadata repaired (autograder.repair)
+    staged = str(Path(coursedir.submitted_directory).parent / "staged")
     overrides = [f"--CourseDirectory.root={coursedir.root}", f"--CourseDirectory.db_url={coursedir.db_url}",
                  f"--CourseDirectory.source_directory={coursedir.source_directory}",
-                 f"--CourseDirectory.submitted_directory={coursedir.submitted_directory}",
+                 f"--CourseDirectory.submitted_directory={staged}",
                  f"--CourseDirectory.autograded_directory={coursedir.autograded_directory}"]
     results = {}
     workers = workers or os.cpu_count() or 1
-    context = multiprocessing.get_context("spawn")
-    slots = context.Queue()
-    for slot in range(workers):
-        slots.put(slot)
     done = 0
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                                initargs=(slots,)) as pool:
+    with _pool(workers, scheduler) as pool:
         futures = {}
         for assignment in assignments:
             # 1. prepare: nbgrader's sanitising steps, no execution, no grading (while the pool runs the
             # previous assignment's notebooks)
+            _ensure_in_gradebook(coursedir, assignment, overrides[:3])
+            submitted = submitted_notebooks(coursedir, [assignment])
+            notes = _stage(coursedir, staged, assignment, submitted)
             try:
                 run_nbgrader("autograde", assignment, "--force", "--Autograde.autograde_preprocessors=[]", *overrides)
             except RuntimeError:
                 pass  # one unreadable submission makes nbgrader fail at the end; the others are prepared
-            for student, _, notebook in submitted_notebooks(coursedir, [assignment]):
+            for student, _, notebook in submitted:
                 folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
                 path = folder / f"{notebook}.ipynb"
                 result = results[student, assignment, notebook] = Result(student, assignment, notebook)
+                result.notes = notes.get((student, notebook), [])
                 if not path.exists():
                     result.problem = "not gradable: invalid notebook file, or its graded cells were changed"
                     continue
                 # 2. execute in parallel
-                futures[pool.submit(execute_notebook, str(path), str(folder), timeout)] = (result, path)
+                source = Path(coursedir.root) / coursedir.source_directory / assignment / f"{notebook}.ipynb"
+                futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source))] = (result, path)
         for future in concurrent.futures.as_completed(futures):
             result, path = futures[future]
             try:
@@ -224,9 +341,49 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print):
             done += 1
             if progress:
                 status = f"  ({result.problem})" if result.problem else ""
+                status += "".join(f"\n    note: {note}" for note in result.notes)
                 progress(f"[{done}/{len(futures)}] {result.student}/{result.assignment}: "
                          f"{result.score:g}/{result.max_score:g}{status}")
     return list(results.values())
+
+
+@contextlib.contextmanager
+def _pool(workers, scheduler=None):
+    """
+    A concurrent.futures executor running :func:`execute_notebook`: a spawn process pool, each process
+    with its own sandbox slot, or a Dask cluster's executor. Dask workers find the notebooks by path,
+    so they need the course folder at the same path (the same machine, or a shared file system), and
+    should run one thread each (``dask worker ADDRESS --nthreads 1``): a worker is one sandbox slot.
+    """
+    if scheduler is None:
+        context = multiprocessing.get_context("spawn")
+        slots = context.Queue()
+        for slot in range(workers):
+            slots.put(slot)
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                                    initargs=(slots,)) as pool:
+            yield pool
+        return
+    from distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if scheduler == "local":
+            scheduler = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                         dashboard_address=None))
+        client = stack.enter_context(Client(scheduler))
+        yield client.get_executor(pure=False)
+
+
+def _worker_slot():
+    """The sandbox slot of this process: from the local pool, or one per Dask worker."""
+    if _slot is not None:
+        return _slot
+    try:
+        from distributed import get_worker
+
+        return zlib.crc32(get_worker().address.encode()) % 1000
+    except (ImportError, ValueError):  # not in a Dask worker
+        return 0
 
 
 def _mark_failed(path, reason):
@@ -255,6 +412,10 @@ def summary(results):
     for result in results:
         if result.problem:
             kinds.setdefault(result.problem, []).append(f"{result.student}/{result.assignment}")
+    for result in results:
+        if result.notes:
+            kinds.setdefault("submission changed, repaired before grading", []).append(
+                f"{result.student}/{result.assignment}")
     for kind, who in sorted(kinds.items()):
         lines.append(f"  {kind}: {', '.join(who)}")
     return "\n".join(lines)

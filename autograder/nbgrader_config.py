@@ -13,7 +13,9 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 here = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.course_id = "rnnlab"
-c.CourseDirectory.root = os.path.dirname(here)
+# `python -m autograder --course-dir DIR` grades a course kept elsewhere (with its own solutions/)
+root = os.environ.get("RNNLAB_COURSE_DIR", os.path.dirname(here))
+c.CourseDirectory.root = root
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
 c.CourseDirectory.submitted_directory = "autograder/submitted"
@@ -21,9 +23,11 @@ c.CourseDirectory.autograded_directory = "autograder/autograded"
 c.CourseDirectory.feedback_directory = "autograder/feedback"
 # SQLite by default; an instructor sets RNNLAB_DB_URL for PostgreSQL, e.g.
 # postgresql://user:password@host/rnnlab
-c.CourseDirectory.db_url = os.environ.get("RNNLAB_DB_URL", f"sqlite:///{os.path.join(here, 'gradebook.db')}")
+c.CourseDirectory.db_url = os.environ.get("RNNLAB_DB_URL", f"sqlite:///{os.path.join(root, 'autograder', 'gradebook.db')}")
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A learner's cell gets this long before nbgrader gives up on it.
 c.ExecutePreprocessor.timeout = 120
+# A deleted test cell is put back and run: the learner's functions are graded, not the deletion.
+c.OverwriteCells.add_missing_cells = True

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# nbgrader opens gradebooks by running `alembic`, from this Python's environment even when it is not activated
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 COURSE = REPO / "course"

@@ -43,6 +43,76 @@ def _release_with_tests_replaced(code):
     return json.dumps(nb)
 
 
+def _edited(edit):
+    """The reference solution with ``edit(cell, nbgrader_metadata)`` applied to every cell."""
+    nb = read_notebook(SOLUTIONS / ASSIGNMENT / NOTEBOOK)
+    for cell in nb["cells"]:
+        edit(cell, nbgrader_meta(cell))
+    return json.dumps(nb)
+
+
+WRONG = {  # wrong answers, each of the right type and shape
+    "mean_baseline_mse": "def mean_baseline_mse(y):\n    return 0.0\n",
+    "one_hot": "def one_hot(ids, V):\n    return np.zeros(np.shape(ids) + (V,))\n",
+}
+
+
+def _cheat(trick, mean_baseline_mse=WRONG["mean_baseline_mse"]):
+    """Wrong functions, and ``trick`` run first, in the first solution cell, to make the tests pass anyway."""
+    def edit(cell, meta):
+        if meta.get("grade_id") == "mean_baseline_mse":
+            cell["source"] = trick + "\n" + mean_baseline_mse
+        elif meta.get("grade_id") == "one_hot":
+            cell["source"] = WRONG["one_hot"]
+    return _edited(edit)
+
+
+def _metadata(cell_id, **changes):
+    """The reference solution, with one_hot wrong and ``changes`` made to the nbgrader metadata of cell ``cell_id``."""
+    def edit(cell, meta):
+        if meta.get("grade_id") == "one_hot":
+            cell["source"] = WRONG["one_hot"]
+        if meta.get("grade_id") == cell_id:
+            meta.update(changes)
+            if meta.get("grade") is False or "grade_id" in changes:
+                cell["source"] = "pass  # passed, promise"
+    return _edited(edit)
+
+
+ALWAYS_CLOSE = """
+class AlwaysClose(float):
+    def __eq__(self, other): return True
+    def __sub__(self, other): return 0.0
+    def __rsub__(self, other): return 0.0
+    def __lt__(self, other): return True
+    def __format__(self, spec): return "0.1667"
+"""
+# hide every failing test: no traceback output, and an "ok" execute reply (nbgrader reads both)
+SWALLOW_ERRORS = """
+import inspect, sys
+sys.excepthook = lambda *args: None
+get_ipython().showtraceback = lambda *args, **kwargs: None
+_kernel = get_ipython().kernel
+_run = _kernel.do_execute
+async def _always_ok(*args, **kwargs):
+    reply = _run(*args, **kwargs)
+    if inspect.isawaitable(reply):
+        reply = await reply
+    return {**reply, "status": "ok"}
+_kernel.do_execute = _always_ok
+"""
+# Each trick makes plain nbgrader give points for wrong functions (test_cheats_fool_plain_nbgrader_...)
+CHEATS = {
+    "rebinds_checks": _cheat("check_close = check_shape = lambda *args, **kwargs: None\n"
+                             "import builtins\nbuiltins.abs = lambda value: 0.0"),
+    "patches_numpy": _cheat("np.all = lambda *args, **kwargs: True\nnp.testing.assert_allclose = lambda *a, **k: None"),
+    "patches_rnnlab": _cheat("import rnnlab.testing\nrnnlab.testing._close = lambda *args: True"),
+    "always_close": _cheat(ALWAYS_CLOSE, "def mean_baseline_mse(y):\n    return AlwaysClose(0.0)\n"),
+    "swallows_errors": _cheat(SWALLOW_ERRORS),
+}
+# only one_hot_shape is earned: the wrong one_hot still has the right shape
+CHEAT_SCORES = {"mean_baseline_mse_example": 0, "mean_baseline_mse_adding": 0, "one_hot_shape": 1, "one_hot_values": 0}
+
 PROBE = """
 import os, socket
 facts = {"uid": os.getuid(), "repo": os.path.exists(%r)}
@@ -69,10 +139,19 @@ HOSTILE = {
     "edited": lambda: _release_with_tests_replaced("pass"),
     "json": lambda: "{not a notebook",
     "empty": lambda: "",
+    "image": lambda: _solved_with("from IPython.display import Image, display\n"
+                                  "display(Image(data=b'\\x89PNG\\r\\n\\x1a\\n' + bytes(20 * 1024**2), format='png'))"),
+    # nbgrader metadata edited: plain nbgrader cannot grade these notebooks at all
+    "ungraded": lambda: _metadata("one_hot_values", grade=False),
+    "renamed": lambda: _metadata("one_hot_values", grade_id="one_hot_values_mine"),
+    "points": lambda: _metadata("mean_baseline_mse", grade=True, points=100),
+    "other": lambda: (SOLUTIONS / "01_rnn" / "01_rnn.ipynb").read_text(),
+    **{name: (lambda text=text: text) for name, text in CHEATS.items()},
 }
 
 
 def _course(root, students):
+    """A course in ``root`` with 00_setup released and ``students`` ({name: notebook text function}) submitted."""
     db = f"sqlite:///{root / 'gradebook.db'}"
     options = [f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={SOLUTIONS}",
                f"--CourseDirectory.db_url={db}"]
@@ -80,7 +159,7 @@ def _course(root, students):
     for student, text in students.items():
         folder = root / "autograder" / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        (folder / NOTEBOOK).write_text(text())
+        (folder / NOTEBOOK).write_text(text() if callable(text) else text)
     return db, options
 
 
@@ -154,9 +233,46 @@ def test_command_line_lists_the_instructor_commands():
 def test_deleted_or_edited_test_cells_are_restored_from_the_gradebook(graded):
     _, db, _ = graded
     scores = _scores(db, ["deleted", "edited"])
-    assert scores["deleted"] == {"mean_baseline_mse_example": 1, "mean_baseline_mse_adding": 1, "one_hot_shape": 1,
-                                 "one_hot_values": 0}
-    assert sum(scores["edited"].values()) == 0
+    assert sum(scores["deleted"].values()) == 5  # the deleted test was put back and run on correct functions
+    assert sum(scores["edited"].values()) == 0  # the release's stubs, with its tests replaced by `pass`
+
+
+@pytest.mark.parametrize(("student", "note"), [("ungraded", "'one_hot_values' had its grade changed"),
+                                               ("renamed", "'one_hot_values_mine' is not one of"),
+                                               ("points", "'mean_baseline_mse' had its grade changed"),
+                                               ("other", "is it another assignment's?")])
+def test_edited_metadata_is_restored_and_graded(graded, student, note):
+    _, db, results = graded
+    scores = _scores(db, [student])[student]
+    assert any(note in n for n in results[student].notes), results[student].notes
+    if student == "other":
+        assert sum(scores.values()) == 0 and not results[student].problem
+    else:  # one_hot is wrong in these: its restored test fails
+        assert scores == {"mean_baseline_mse_example": 1, "mean_baseline_mse_adding": 1, "one_hot_shape": 1,
+                          "one_hot_values": 0}
+
+
+@pytest.mark.parametrize("student", sorted(CHEATS))
+def test_a_cheat_earns_only_the_points_its_functions_earn(graded, student):
+    root, db, _ = graded
+    assert _scores(db, [student])[student] == CHEAT_SCORES
+    nb = read_notebook(root / "autograder" / "autograded" / student / ASSIGNMENT / NOTEBOOK)
+    said = json.dumps(nb)
+    assert "PointsWithheld" in said or "CheckFailed" in said
+
+
+def test_cheats_fool_plain_nbgrader_so_the_corpus_is_real(tmp_path):
+    plain_db, options = _course(tmp_path, CHEATS)
+    run_nbgrader("autograde", ASSIGNMENT, "--force", *options)
+    for student, scores in _scores(plain_db, list(CHEATS)).items():
+        fooled = {cell for cell, score in scores.items() if score > CHEAT_SCORES[cell]}
+        assert fooled, f"{student}: plain nbgrader is not fooled, so the cheat tests nothing"
+
+
+def test_a_20_mb_image_is_removed_and_graded(graded):
+    root, db, _ = graded
+    assert sum(_scores(db, ["image"])["image"].values()) == 5
+    assert (root / "autograder" / "autograded" / "image" / ASSIGNMENT / NOTEBOOK).stat().st_size < 2_000_000
 
 
 def test_huge_output_is_cut_and_graded(graded):
@@ -175,8 +291,8 @@ def test_export_has_a_row_per_learner_and_a_column_per_notebook_and_cell(graded,
     with open(tmp_path / "grades.csv") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert float(rows["alice"]["00_setup"]) == 5 and float(rows["alice"]["total"]) == 5
-    assert float(rows["deleted"]["00_setup:one_hot_values"]) == 0
-    assert float(rows["deleted"]["00_setup:one_hot_shape"]) == 1
+    assert float(rows["renamed"]["00_setup:one_hot_values"]) == 0
+    assert float(rows["renamed"]["00_setup:one_hot_shape"]) == 1
 
 
 def test_collect_takes_nbgrader_folders_and_lms_flat_files_from_a_zip(tmp_path):

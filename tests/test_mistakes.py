@@ -7,13 +7,16 @@ order, as nbgrader runs them when grading; a failing cell does not stop the next
 """
 
 import contextlib
+import functools
 import os
 import warnings
 
 import matplotlib
+import numpy as np
 import pytest
 from conftest import SOLUTIONS, nbgrader_meta, read_notebook, source
 
+from autograder import verify
 from autograder.examples import apply_mistake, catalogues
 
 matplotlib.use("Agg")
@@ -24,6 +27,12 @@ CASES = [(name, mistake) for name, catalogue in sorted(catalogues().items()) for
 
 def run_cells(notebook, mistake=None):
     """Run every code cell of a source notebook; return {grade_id: error message or None} for test cells."""
+    return run_notebook(notebook, mistake)[0]
+
+
+@functools.cache
+def run_notebook(notebook, mistake=None):
+    """Run every code cell of a source notebook; return the test cells' results and the final namespace."""
     namespace = {"__name__": "__main__"}
     results = {}
     with contextlib.chdir(notebook.parent), warnings.catch_warnings():
@@ -44,7 +53,7 @@ def run_cells(notebook, mistake=None):
             if meta.get("grade"):
                 results[meta["grade_id"]] = error
             plt.close("all")
-    return results
+    return results, namespace
 
 
 def _function_of(grade_id, functions):
@@ -76,3 +85,40 @@ def test_mistake_fails_its_own_test_with_its_own_hint(name, mistake, reference_r
     allowed = {f for f in functions if mistake.function in catalogue.uses(f)}
     wrongly = {cell for cell in failing if _function_of(cell, functions) not in allowed}
     assert not wrongly, f"cells that do not use {mistake.function} fail too: {sorted(wrongly)}"
+
+
+@pytest.mark.parametrize(("name", "mistake"), CASES, ids=[f"{m.function}: {m.name}" for _, m in CASES])
+def test_the_graders_recheck_takes_no_point_that_a_mistake_earns(name, mistake):
+    """autograder.verify re-checks passed cells on fresh inputs: it must agree with every cell a mutant passes,
+    and catch the mutant in at least one of its own function's cells."""
+    catalogue = catalogues()[name]
+    notebook = SOLUTIONS / catalogue.notebook
+    results, namespace = run_notebook(notebook, mistake)
+    _, reference = run_notebook(notebook)
+    rng = np.random.default_rng(0)
+    tasks = verify.plan(catalogue, list(results), rng)
+    every = [task for cell in tasks.values() for task in cell]
+    verify.prepare_gradients(every, reference, rng)
+    with np.errstate(all="ignore"):  # e.g. the overflow of an unstable sigmoid: its cell fails for that already
+        arrays, errors = verify.answer(namespace, every)
+    verdicts = {cell: [verify.judge(task, arrays, errors, reference) for task in cell_tasks]
+                for cell, cell_tasks in tasks.items()}
+    withheld = {cell: reasons for cell, reasons in verdicts.items() if results[cell] is None and any(reasons)}
+    assert not withheld, f"the re-check takes points that the test cells give: {withheld}"
+    functions = set(catalogue.depends) | {m.function for m in catalogue.mistakes}
+    caught = [cell for cell, reasons in verdicts.items()
+              if _function_of(cell, functions) == mistake.function and any(reasons)]
+    assert caught, f"no re-check of {mistake.function} notices the mistake"
+
+
+@pytest.mark.parametrize("name", sorted(catalogues()))
+def test_every_test_cell_is_rechecked_and_the_reference_passes(name, reference_results):
+    catalogue = catalogues()[name]
+    results, namespace = run_notebook(SOLUTIONS / catalogue.notebook)
+    rng = np.random.default_rng(1)
+    tasks = verify.plan(catalogue, list(results), rng)
+    assert all(tasks.values()), f"test cells without a re-check: {[cell for cell, t in tasks.items() if not t]}"
+    every = [task for cell in tasks.values() for task in cell]
+    verify.prepare_gradients(every, namespace, rng)
+    arrays, errors = verify.answer(namespace, every)
+    assert [verify.judge(task, arrays, errors, namespace) for task in every] == [""] * len(every)

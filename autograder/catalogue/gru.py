@@ -3,6 +3,7 @@
 import numpy as np
 
 from autograder.examples import Catalogue, Example, Mistake
+from autograder.verify import Probe
 
 NOTEBOOK = "04_gru/04_gru.ipynb"
 
@@ -84,6 +85,20 @@ def _reset_after(ns, **inputs):
 def _count(ns, D, H):
     count = ns["count_parameters"]
     return {cell: np.array(count(cell, int(D), int(H))) for cell in ("rnn", "lstm", "gru")}
+
+
+def _update_pinned(z):
+    def inputs(rng, N=2, H=4):
+        return dict(z=np.full((N, H), z), n=rng.uniform(-1, 1, size=(N, H)), prev_h=rng.normal(size=(N, H)))
+    return inputs
+
+
+def _hidden_state_positional(ns, z, n, prev_h):
+    return {"next_h": ns["gru_hidden_state"](z, n, prev_h)}
+
+
+def _sizes(rng):
+    return {"D": np.array(rng.integers(1, 50)), "H": np.array(rng.integers(1, 50))}
 
 
 CATALOGUE = Catalogue(
@@ -251,4 +266,12 @@ CATALOGUE = Catalogue(
                 "The GRU has 3 blocks (r, z, n), the LSTM 4 (i, f, g, o).",
                 '"lstm": 4, "gru": 3', '"lstm": 3, "gru": 4'),
     ],
+    # property cells: the same pinned gate as the cell, fresh numbers (autograder.verify)
+    probes={
+        "gru_hidden_state_update_gate": [
+            Probe("values", "gru_hidden_state with z = 1", _update_pinned(1.0), _hidden_state_positional),
+            Probe("values", "gru_hidden_state with z = 0", _update_pinned(0.0), _hidden_state_positional),
+        ],
+        "count_parameters_example": [Probe("values", "count_parameters for other sizes", _sizes, _count)],
+    },
 )

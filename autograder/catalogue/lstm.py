@@ -1,6 +1,9 @@
 """03_lstm: worked examples and common mistakes of the LSTM exercises."""
 
+import numpy as np
+
 from autograder.examples import Catalogue, Example, Mistake
+from autograder.verify import Probe
 
 # D != H everywhere, so that a mistake mixing up x and prev_h (or their weights) fails loudly
 N, T, D, H = 2, 3, 3, 4
@@ -55,6 +58,27 @@ def _step_backward(ns, dnext_h, dnext_c, **inputs):
 def _backward(ns, dh, **inputs):
     _, cache = ns["lstm_forward"](**inputs)
     return dict(zip(["dx", "dh0", "dWx", "dWh", "db"], ns["lstm_backward"](dh, cache)))
+
+
+def _pinned(gates, values):
+    """Inputs of a state update with its gates pinned to constants, e.g. f = 1, i = 0."""
+    def inputs(rng):
+        pinned = {gate: np.full((N, H), value) for gate, value in zip(gates, values)}
+        return {**pinned, "g": rng.uniform(-1, 1, size=(N, H)), "prev_c": rng.normal(size=(N, H)),
+                "next_c": 3 * rng.normal(size=(N, H))}
+    return inputs
+
+
+def _cell_state_pinned(ns, f, i, g, prev_c, next_c):
+    return {"next_c": ns["lstm_cell_state"](f, i, g, prev_c)}
+
+
+def _hidden_state_pinned(ns, o, g, prev_c, next_c):
+    return {"next_h": ns["lstm_hidden_state"](o, next_c)}
+
+
+def _large_inputs(rng):
+    return {"x": rng.choice([-1.0, 1.0], size=(N, H)) * rng.uniform(50, 1000, size=(N, H))}
 
 
 CATALOGUE = Catalogue(
@@ -233,4 +257,17 @@ CATALOGUE = Catalogue(
                 "with c0 = 0 for the first step.",
                 "dc_t * prev_c * f", "dc_t * cs[t] * f"),
     ],
+    # property cells: the same pinned gates or large inputs as the cell, fresh numbers (autograder.verify)
+    probes={
+        "sigmoid_large_inputs": [Probe("values", "sigmoid on inputs between 50 and 1000 in size", _large_inputs,
+                                       lambda ns, x: {"out": ns["sigmoid"](x)})],
+        "lstm_cell_state_keeps_and_erases": [
+            Probe("values", "lstm_cell_state with f = 1, i = 0", _pinned("fi", (1.0, 0.0)), _cell_state_pinned),
+            Probe("values", "lstm_cell_state with f = 0, i = 1", _pinned("fi", (0.0, 1.0)), _cell_state_pinned),
+        ],
+        "lstm_hidden_state_gate": [
+            Probe("values", "lstm_hidden_state with o = 0", _pinned("o", (0.0,)), _hidden_state_pinned),
+            Probe("values", "lstm_hidden_state with o = 1", _pinned("o", (1.0,)), _hidden_state_pinned),
+        ],
+    },
 )
