@@ -319,3 +319,34 @@ def test_collect_takes_nbgrader_folders_and_lms_flat_files_from_a_zip(tmp_path):
     assert sum("skipped" in p for p in problems) == 3
     with Gradebook(db) as gradebook:
         assert {s.id for s in gradebook.students} == {"carol", "dan.smith", "erin"}
+
+
+def test_collect_reads_names_in_any_alphabet_and_non_utf8_names(tmp_path):
+    import os
+    import zipfile
+
+    from autograder.collect import collect
+
+    root = tmp_path / "course"
+    root.mkdir()
+    db, _ = _course(root, {})
+    good = (SOLUTIONS / ASSIGNMENT / NOTEBOOK).read_text()
+    folder = tmp_path / "download"
+    folder.mkdir()
+    (folder / f"renée_{NOTEBOOK}").write_text(good)  # UTF-8
+    with open(os.path.join(os.fsencode(folder), f"jos\xe9_{NOTEBOOK}".encode("latin-1")), "w") as handle:
+        handle.write(good)  # Latin-1 bytes: not UTF-8
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr(f"XXXXXX_{NOTEBOOK}", good)
+    # UTF-8 bytes without the zip's UTF-8 flag, as old tools write them
+    archive.write_bytes(archive.read_bytes().replace(b"XXXXXX", "李雷".encode()))
+    config = grading.load_config(**{"CourseDirectory.root": str(root), "CourseDirectory.db_url": db})
+    coursedir = grading._coursedir(config)
+    collected, problems = collect(folder, coursedir, db, {ASSIGNMENT: ASSIGNMENT})
+    more, _ = collect(archive, coursedir, db, {ASSIGNMENT: ASSIGNMENT})
+    assert sorted(collected + more) == sorted(f"{s}/{ASSIGNMENT}/{NOTEBOOK}" for s in ("renée", "josé", "李雷"))
+    assert problems == [f"josé_{NOTEBOOK}: its name is not UTF-8, read as latin-1"]
+    print(*problems)  # what the command prints must not fail on the terminal either
+    with Gradebook(db) as gradebook:
+        assert {s.id for s in gradebook.students} == {"renée", "josé", "李雷"}
