@@ -199,9 +199,11 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None):
         config = load_config(**{
             "Execute.kernel_manager_class": type("SlotKernelManager", (SandboxedKernelManager,), {"slot": slot or 0}),
             "Execute.timeout": timeout,
-            "Execute.interrupt_on_timeout": False,  # a cell over its time stops the notebook (see _mark_unrun_cells)
-            "Execute.error_on_timeout": {},  # empty: nbclient raises CellTimeoutError instead of carrying on
-            "Execute.extra_arguments": ["--HistoryManager.hist_file=:memory:"],
+            # as nbgrader: a cell over its time is interrupted, gets a CellTimeoutError and the notebook goes on;
+            # a kernel that ignores the interrupt stops the notebook (see _mark_unrun_cells)
+            "Execute.interrupt_on_timeout": True,
+            # the log level silences ipykernel's note that Ctrl-C will not work (it cannot see its parent's pid)
+            "Execute.extra_arguments": ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"],
         })
         catalogue, reference = _reference(source) if source else (None, None)
         probe = _probe_cell(nb, workdir, catalogue, reference) if catalogue else None

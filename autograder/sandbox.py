@@ -112,7 +112,10 @@ def wrap_command(command, workdir, slot=0, limits=Limits()):
     args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all", "--"]
     # ipykernel exits when its parent's pid changes; in a new PID namespace it always looks changed
-    return args + limit_args + ["env", "-u", "JPY_PARENT_PID"] + list(command)
+    args += limit_args + ["env", "-u", "JPY_PARENT_PID"] + list(command)
+    # An interrupt (SIGINT to the process group) must stop the running cell, not kill bubblewrap and with it
+    # the kernel: bwrap starts with SIGINT ignored; ipykernel catches it itself while a cell runs.
+    return ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *args]
 
 
 def prepare_workdir(workdir, slot=0):

@@ -157,17 +157,21 @@ def kernel_cell(tasks_path, answer_path):
 
 
 def write_tasks(path, tasks, canary):
-    """Pickle :func:`answer` and the tasks (by value: the kernel cannot import the grader)."""
+    """
+    Pickle :func:`answer` and the tasks for the kernel, which cannot import the grader: everything
+    from ``autograder`` goes by value, and the probes without their input makers (inputs are drawn).
+    """
+    import dataclasses
     import sys
 
     import cloudpickle
 
-    for module in {type(t.probe.run).__module__ for t in tasks} | {t.probe.run.__module__ for t in tasks if t.probe.run}:
-        if module in sys.modules and module.startswith("autograder"):
-            cloudpickle.register_pickle_by_value(sys.modules[module])
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    for name, module in list(sys.modules.items()):
+        if name == "autograder" or name.startswith("autograder."):
+            cloudpickle.register_pickle_by_value(module)
+    shipped = [dataclasses.replace(task, probe=dataclasses.replace(task.probe, inputs=None)) for task in tasks]
     with open(path, "wb") as handle:
-        cloudpickle.dump((answer, tasks, canary), handle)
+        cloudpickle.dump((answer, shipped, canary), handle)
 
 
 def read_answer(path, canary):

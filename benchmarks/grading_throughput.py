@@ -76,7 +76,11 @@ def main():
         start = time.perf_counter()
         grading.grade(ASSIGNMENTS, workers=args.workers, config=config, progress=None)
         ours = time.perf_counter() - start
-        agree = scores(plain_db) == scores(ours_db)
+        plain_scores, our_scores = scores(plain_db), scores(ours_db)
+        agree = plain_scores == our_scores
+        for key in sorted(plain_scores):
+            if plain_scores[key] != our_scores.get(key):
+                print(f"disagree: {key}: plain {plain_scores[key]:g}, ours {our_scores.get(key)}")
     notebooks = args.learners * len(ASSIGNMENTS)
     print(f"{notebooks} notebooks; sandbox: {'bubblewrap + rlimits' if sandbox.available() else 'rlimits only'}")
     print(f"plain nbgrader autograde: {plain:7.1f} s ({plain / notebooks:.2f} s per notebook)")

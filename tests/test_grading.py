@@ -29,6 +29,15 @@ def _solved_with(code_before_one_hot):
     return json.dumps(nb)
 
 
+def _cell_after(grade_id, code):
+    """The reference solution with a cell of the learner's own, ``code``, after cell ``grade_id``."""
+    nb = read_notebook(SOLUTIONS / ASSIGNMENT / NOTEBOOK)
+    index = next(i for i, cell in enumerate(nb["cells"]) if nbgrader_meta(cell).get("grade_id") == grade_id)
+    nb["cells"].insert(index + 1, {"cell_type": "code", "execution_count": None, "id": "mine", "metadata": {},
+                                   "outputs": [], "source": code})
+    return json.dumps(nb)
+
+
 def _without_cell(grade_id):
     nb = read_notebook(SOLUTIONS / ASSIGNMENT / NOTEBOOK)
     nb["cells"] = [cell for cell in nb["cells"] if nbgrader_meta(cell).get("grade_id") != grade_id]
@@ -130,6 +139,11 @@ HONEST = {
 HOSTILE = {
     "exits": lambda: _solved_with("import os\nos._exit(1)"),
     "loops": lambda: _solved_with("while True:\n    pass"),
+    # a scratch cell of the learner's that never ends: interrupted, and the tests after it still run
+    "dawdles": lambda: _cell_after("one_hot", "while True:\n    pass"),
+    # ... unless it ignores the interrupt too: then the notebook stops there
+    "stubborn": lambda: _cell_after("one_hot", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                               "while True:\n    pass"),
     "syntax": lambda: _solved_with("def broken(:"),
     "memory": lambda: _solved_with("hog = bytearray(50 * 1024**3)"),
     "forks": lambda: _solved_with("import os\nfor _ in range(10000):\n    if os.fork() == 0:\n        import time; time.sleep(30); os._exit(0)"),
@@ -188,6 +202,14 @@ def test_honest_scores_equal_plain_nbgrader(graded, tmp_path):
     assert sum(_scores(db, ["alice"])["alice"].values()) == 5
 
 
+def test_a_cell_over_its_time_is_interrupted_and_the_notebook_goes_on(graded):
+    _, db, results = graded
+    assert results["dawdles"].problem == "timeout" and results["stubborn"].problem == "timeout"
+    assert sum(_scores(db, ["dawdles"])["dawdles"].values()) == 5
+    assert _scores(db, ["stubborn"])["stubborn"] == {"mean_baseline_mse_example": 1, "mean_baseline_mse_adding": 1,
+                                                     "one_hot_shape": 0, "one_hot_values": 0}
+
+
 @pytest.mark.parametrize(("student", "problem"), [("exits", "kernel died"), ("loops", "timeout"), ("memory", ""),
                                                   ("syntax", ""), ("forks", "")])
 def test_a_broken_submission_keeps_the_points_before_it_and_nothing_after(graded, student, problem):
@@ -218,7 +240,8 @@ def test_the_kernel_runs_unprivileged_without_network_or_course_files(graded):
 def test_summary_names_the_problems(graded):
     _, _, results = graded
     table = grading.summary(list(results.values()))
-    assert "kernel died: exits/00_setup" in table and "timeout: loops/00_setup" in table
+    lines = {line.split(":")[0].strip(): line for line in table.splitlines()}
+    assert "exits/00_setup" in lines["kernel died"] and "loops/00_setup" in lines["timeout"]
     assert shutil.which("bwrap")
 
 
@@ -350,3 +373,25 @@ def test_collect_reads_names_in_any_alphabet_and_non_utf8_names(tmp_path):
     print(*problems)  # what the command prints must not fail on the terminal either
     with Gradebook(db) as gradebook:
         assert {s.id for s in gradebook.students} == {"renée", "josé", "李雷"}
+
+
+def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
+    """The re-check (autograder.verify) runs in the sandboxed kernel of every assignment and takes nothing."""
+    from autograder.release import assignments
+
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    names = assignments()
+    for assignment in names:
+        run_nbgrader("generate_assignment", assignment, "--force", f"--CourseDirectory.root={tmp_path}",
+                     f"--CourseDirectory.source_directory={SOLUTIONS}", f"--CourseDirectory.db_url={db}")
+        folder = tmp_path / "autograder" / "submitted" / "alice" / assignment
+        folder.mkdir(parents=True)
+        shutil.copy(SOLUTIONS / assignment / f"{assignment}.ipynb", folder)
+    config = grading.load_config(**{"CourseDirectory.root": str(tmp_path), "CourseDirectory.db_url": db,
+                                    "CourseDirectory.source_directory": str(SOLUTIONS)})
+    results = grading.grade(names, workers=2, timeout=60, config=config, progress=None)
+    with Gradebook(db) as gradebook:
+        autograded = {r.assignment: sum(c.max_score for c in gradebook.find_notebook(r.notebook, r.assignment).grade_cells
+                                        if c.cell_type == "code") for r in results}
+    assert {r.assignment: r.score for r in results} == autograded
+    assert not any(r.problem for r in results)

@@ -122,3 +122,23 @@ def test_every_test_cell_is_rechecked_and_the_reference_passes(name, reference_r
     verify.prepare_gradients(every, namespace, rng)
     arrays, errors = verify.answer(namespace, every)
     assert [verify.judge(task, arrays, errors, namespace) for task in every] == [""] * len(every)
+
+
+@pytest.mark.parametrize("name", sorted(catalogues()))
+def test_the_rechecks_reach_a_kernel_that_cannot_import_the_grader(name, tmp_path):
+    """The grader ships its re-checks into the learner's kernel, where autograder/ is not mounted."""
+    import subprocess
+    import sys
+
+    catalogue = catalogues()[name]
+    results, namespace = run_notebook(SOLUTIONS / catalogue.notebook)
+    rng = np.random.default_rng(2)
+    every = [task for cell in verify.plan(catalogue, list(results), rng).values() for task in cell]
+    verify.prepare_gradients(every, namespace, rng)
+    verify.write_tasks(tmp_path / "tasks.pkl", every, np.arange(3.0))
+    loaded = subprocess.run([sys.executable, "-c", (
+        "import pickle, sys\n"
+        "sys.modules['autograder'] = None  # as in the sandbox: not importable\n"
+        f"answer, tasks, canary = pickle.load(open({str(tmp_path / 'tasks.pkl')!r}, 'rb'))\n"
+        "print(len(tasks), callable(answer))")], capture_output=True, text=True)
+    assert loaded.stdout.split() == [str(len(every)), "True"], loaded.stderr
