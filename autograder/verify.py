@@ -12,7 +12,7 @@ Each test cell has probes (a :class:`Probe` list), chosen from its ``grade_id``
 (``<function>_<what>``) unless the catalogue lists its own:
 
 - ``values``: the function's worked examples, on fresh inputs, give the reference outputs;
-- ``shapes`` (cells named ``*_shapes``): the outputs have the reference shapes;
+- ``shapes`` (cells named ``*_shape`` or ``*_shapes``): the outputs have the reference shapes;
 - ``gradients`` (cells named ``*_gradcheck``): the backward pass agrees with centred finite
   differences of the learner's own forward pass, computed here from the forward outputs.
 
@@ -74,7 +74,10 @@ def probes_for(catalogue, grade_id):
     function = function_of(grade_id, {example.function for example in catalogue.examples})
     if function is None:
         return []
-    examples = [example for example in catalogue.examples if example.function == function]
+    # the worked example the cell checks: the one named like the cell, else the one named like the function
+    examples = ([e for e in catalogue.examples if e.name == grade_id]
+                or [e for e in catalogue.examples if e.name == function]
+                or [e for e in catalogue.examples if e.function == function])
     if grade_id.endswith("_gradcheck"):
         forward = function.replace("backward", "forward")
 
@@ -83,7 +86,7 @@ def probes_for(catalogue, grade_id):
 
         return [Probe("gradients", f"{function} against finite differences of {forward}, on new inputs",
                       forward_inputs, forward=forward, backward=function)]
-    kind = "shapes" if grade_id.endswith("_shapes") else "values"
+    kind = "shapes" if grade_id.endswith(("_shape", "_shapes")) else "values"
     return [Probe(kind, f"{function} on new inputs", example.inputs, run=example.run) for example in examples]
 
 

@@ -62,33 +62,44 @@ def http_get(url):
 
 
 @contextlib.contextmanager
-def running_lab(root=None):
-    """Start JupyterLab with `make lab`, as a learner does, optionally on another folder; yield its base URL."""
+def running_make(target, ready_path, **variables):
+    """
+    Run `make TARGET NAME=value...` as the README says, with this Python's environment, on a free port
+    (given to ``variables`` as ``{port}``); wait until ``ready_path`` answers; yield the base URL.
+    """
     port = _free_port()
-    args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={LAB_TOKEN}"
     OUTPUT.mkdir(exist_ok=True)
-    log = open(OUTPUT / f"lab-{port}.log", "w")
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"VENV={sys.prefix}", f"LAB_ROOT={root or COURSE}", f"LAB_ARGS={args}"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    log = open(OUTPUT / f"{target}-{port}.log", "w")
+    assignments = [f"{name}={value.format(port=port)}" for name, value in variables.items()]
+    process = subprocess.Popen(["make", "--no-print-directory", target, f"VENV={sys.prefix}", *assignments],
+                               cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while True:
             try:
-                http_get(f"{base}/api/status?token={LAB_TOKEN}")
+                http_get(base + ready_path)
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"make lab did not start, see {log.name}")
+                    raise RuntimeError(f"make {target} did not start, see {log.name}")
                 time.sleep(0.5)
         yield base
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a server can linger over its kernels' shutdown
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
         log.close()
+
+
+def running_lab(root=None):
+    """Start JupyterLab with `make lab`, as a learner does, optionally on another folder; yield its base URL."""
+    return running_make("lab", f"/api/status?token={LAB_TOKEN}", LAB_ROOT=str(root or COURSE),
+                        LAB_ARGS=f"--no-browser --port={{port}} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={LAB_TOKEN}")
 
 
 @pytest.fixture(scope="session")

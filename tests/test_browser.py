@@ -44,16 +44,21 @@ def _run_all_cells(page):
         )
 
 
+def open_and_run(page, base, notebook):
+    """Open a release notebook alone in JupyterLab (whatever an earlier session left open) and run its cells."""
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={LAB_TOKEN}")
+    code_cells = sum(c["cell_type"] == "code" for c in read_notebook(COURSE / notebook)["cells"])
+    page.wait_for_function(f"() => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === {code_cells}",
+                           timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    _run_all_cells(page)
+
+
 def test_setup_notebook_widget_redraws_when_the_slider_moves(page, tmp_path, output_dir):
     # A copy of the release, so that JupyterLab's autosave can never write outputs into course/.
     shutil.copytree(COURSE, tmp_path / "course")
     with running_lab(tmp_path / "course") as base:
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={LAB_TOKEN}")
-        code_cells = sum(c["cell_type"] == "code" for c in read_notebook(COURSE / NOTEBOOK)["cells"])
-        page.wait_for_function(f"() => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === {code_cells}",
-                               timeout=60_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-        _run_all_cells(page)
+        open_and_run(page, base, NOTEBOOK)
         slider = page.locator(".widget-slider .noUi-handle").first
         try:
             slider.wait_for(timeout=60_000)

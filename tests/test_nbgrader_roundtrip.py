@@ -77,7 +77,7 @@ def graded(tmp_path_factory):
         run_nbgrader("autograde", assignment, "--force", *options)
         run_nbgrader("generate_feedback", assignment, "--force", *options)
     run_nbgrader("export", f"--to={root / 'grades.csv'}", *options)
-    scores = {}
+    scores, written = {}, {}
     with Gradebook(db) as gradebook:
         for assignment in ASSIGNMENTS:
             for student in ("alice", "bob", "carol", "dave"):
@@ -86,26 +86,29 @@ def graded(tmp_path_factory):
                 except Exception:  # dave only submitted 00_setup
                     continue
                 scores[student, assignment] = {grade.name: grade.score for grade in nb.grades}
-        max_scores = {a: gradebook.find_assignment(a).max_score for a in ASSIGNMENTS}
-    return root, scores, max_scores, students
+                written[student, assignment] = {grade.name: (grade.auto_score, grade.needs_manual_grade)
+                                                for grade in nb.grades if grade.cell.cell_type == "markdown"}
+        # the most the autograder can give: written answers (manually graded cells) wait for a person
+        max_scores = {a: gradebook.find_assignment(a).max_code_score for a in ASSIGNMENTS}
+    return root, scores, max_scores, students, written
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solution_gets_full_marks(graded, assignment):
-    _, scores, max_scores, _ = graded
+    _, scores, max_scores, _, _ = graded
     assert max_scores[assignment] >= 4
     assert sum(scores["alice", assignment].values()) == max_scores[assignment]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_untouched_release_gets_zero(graded, assignment):
-    _, scores, _, _ = graded
+    _, scores, _, _, _ = graded
     assert sum(scores["bob", assignment].values()) == 0
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_one_wrong_function_loses_only_the_points_that_depend_on_it(graded, assignment):
-    _, scores, _, students = graded
+    _, scores, _, students, _ = graded
     lost = {cell for cell, score in scores["carol", assignment].items() if score != scores["alice", assignment][cell]}
     assert all(scores["carol", assignment][cell] == 0 for cell in lost)
     if assignment in students["carol"]:
@@ -120,9 +123,21 @@ def test_one_wrong_function_loses_only_the_points_that_depend_on_it(graded, assi
 
 def test_hidden_tests_run_at_grading(graded):
     """dave's one_hot passes the public tests in the release but not the hidden ones."""
-    _, scores, _, _ = graded
+    _, scores, _, _, _ = graded
     lost = {cell for cell, score in scores["dave", "00_setup"].items() if score != scores["alice", "00_setup"][cell]}
     assert lost == {"one_hot_shape"}
+
+
+def test_written_answers_wait_for_a_grader(graded):
+    """A manually graded answer earns no points from the autograder: answered, it waits for a grader; left as
+    released, it scores 0 with nothing to grade."""
+    _, _, _, _, written = graded
+    assignments = {assignment for (_, assignment), cells in written.items() if cells}
+    assert "02_vanishing_gradients" in assignments
+    for assignment in assignments:
+        for cell in written["alice", assignment]:
+            assert written["alice", assignment][cell] == (None, True), f"{assignment}: {cell}"
+            assert written["bob", assignment][cell] == (0, False), f"{assignment}: {cell}"
 
 
 def _shown(text, page):
@@ -131,7 +146,7 @@ def _shown(text, page):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_shows_the_named_mistake(graded, assignment):
-    root, _, _, students = graded
+    root, _, _, students, _ = graded
     feedback = root / "autograder" / "feedback"
     for student in ("alice", "bob", "carol"):
         assert (feedback / student / assignment / f"{assignment}.html").exists()
@@ -144,7 +159,7 @@ def test_feedback_shows_the_named_mistake(graded, assignment):
 
 
 def test_export_has_a_row_per_learner_and_assignment(graded):
-    root, scores, max_scores, _ = graded
+    root, scores, max_scores, _, _ = graded
     with open(root / "grades.csv") as handle:
         rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
     for assignment in ASSIGNMENTS:

@@ -205,3 +205,72 @@ def test_backward_passes_agree_with_finite_differences(name, forward, backward, 
     ns = notebook(name)
     errors = check_gradients(ns[forward], ns[backward], _inputs(np.random.default_rng(0), shapes), verbose=False, seed=3)
     assert max(errors.values()) < 1e-7, errors
+
+
+# 02_vanishing_gradients ------------------------------------------------------------------
+
+
+def test_rnn_step_jacobian_equals_torch_autograd_and_finite_differences():
+    N, D, H = 3, 4, 5
+    rng = np.random.default_rng(20)
+    x, prev_h = rng.normal(size=(N, D)), rng.normal(size=(N, H))
+    Wx, Wh, b = _inputs(rng, dict(Wx=(D, H), Wh=(H, H), b=(H,))).values()
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    J = notebook("02_vanishing_gradients")["rnn_step_jacobian"](next_h, Wh)
+    for n in range(N):
+        def step(state, n=n):
+            return torch.tanh(torch.tensor(x[n]) @ torch.tensor(Wx) + state @ torch.tensor(Wh) + torch.tensor(b))
+
+        _check(f"J[{n}] vs torch", J[n], _np(torch.autograd.functional.jacobian(step, torch.tensor(prev_h[n]))))
+    numeric = np.zeros((N, H, H))
+    for j in range(H):
+        nudge = np.zeros(H)
+        nudge[j] = 1e-5
+        numeric[:, :, j] = (np.tanh(x @ Wx + (prev_h + nudge) @ Wh + b) - np.tanh(x @ Wx + (prev_h - nudge) @ Wh + b)) / 2e-5
+    np.testing.assert_allclose(J, numeric, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(("T", "gain"), [(1, 1.0), (6, 0.8), (20, 2.5)])
+def test_gradient_norms_through_time_equal_torch_autograd(T, gain):
+    """The norm of every h_t.grad of an unrolled torch.nn.RNNCell, when the loss sees only the last state."""
+    N, D, H = 3, 4, 5
+    rng = np.random.default_rng(T)
+    torch.manual_seed(T)
+    cell = torch.nn.RNNCell(D, H, nonlinearity="tanh").double()
+    with torch.no_grad():
+        cell.weight_hh.copy_(gain * torch.linalg.qr(torch.randn(H, H, dtype=torch.float64))[0])
+    x, dh_T = torch.tensor(rng.normal(size=(N, T, D))), rng.normal(size=(N, H))
+    state, states = torch.zeros(N, H, dtype=torch.float64), []
+    for t in range(T):
+        state = cell(x[:, t], state)
+        state.retain_grad()
+        states.append(state)
+    (states[-1] * torch.tensor(dh_T)).sum().backward()
+    h = np.stack([_np(s) for s in states], axis=1)  # (N, T, H)
+    norms = notebook("02_vanishing_gradients")["gradient_norms_through_time"](dh_T, (h, _np(cell.weight_hh).T.copy()))
+    _check("norms", norms, np.array([np.linalg.norm(_np(s.grad)) for s in states]))
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 3.0, 100.0])
+def test_clip_gradients_equals_torch_clip_grad_norm(max_norm):
+    rng = np.random.default_rng(7)
+    grads = {"dWx": rng.normal(size=(3, 4)), "dWh": rng.normal(size=(4, 4)), "db": rng.normal(size=4)}
+    originals = {name: g.copy() for name, g in grads.items()}
+    parameters = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads.values()]
+    for parameter, g in zip(parameters, grads.values()):
+        parameter.grad = torch.tensor(g)
+    total_torch = torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+    clipped, total_norm = notebook("02_vanishing_gradients")["clip_gradients"](grads, max_norm)
+    _check("total_norm", total_norm, total_torch.item())
+    for parameter, name in zip(parameters, grads):
+        # torch divides by total_norm + 1e-6, so its clipped gradients differ by about 1e-6 / total_norm
+        np.testing.assert_allclose(clipped[name], _np(parameter.grad), rtol=1e-6, atol=0, err_msg=name)
+        np.testing.assert_array_equal(grads[name], originals[name], err_msg=f"{name} was changed in place")
+
+
+def test_forget_gate_horizon_closed_form():
+    horizon = notebook("02_vanishing_gradients")["forget_gate_horizon"]
+    _check("b_f = 0", horizon(0.0), 1 / np.log(2))
+    b_f = np.linspace(-4.0, 12.0, 17)
+    _check("-1 / logsigmoid", horizon(b_f), _np(-1 / torch.nn.functional.logsigmoid(torch.tensor(b_f))))
+    np.testing.assert_allclose(horizon(np.array([1.0, 5.0])), [3.19, 148.9], rtol=1e-3)

@@ -1,0 +1,84 @@
+"""The vanishing-gradient explorer in a real browser (Debian's Chromium, driven by Playwright):
+as the standalone app `make explorer` serves with Voila, and inside the release notebook in JupyterLab.
+
+Each test moves the explorer's gain slider and checks that the kernel computed the new setting
+(the line under the controls quotes the gain the slider shows), that the picture changed and
+that no error appeared. Screenshots land in tests/output/.
+"""
+
+import re
+import shutil
+import time
+
+import pytest
+from conftest import COURSE, OUTPUT, running_lab, running_make
+from test_browser import CHROMIUM, open_and_run, page  # noqa: F401 (page is a fixture)
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: make test installs it")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
+)
+RELEASE_NOTEBOOK = "02_vanishing_gradients/02_vanishing_gradients.ipynb"
+ERRORS = ("Traceback", "Error displaying widget", "model not found", "The explorer failed")
+
+
+def running_voila():
+    """Start the explorer app with `make explorer`, as the README says; yield its URL."""
+    # voila.js is served once Voila listens, before any kernel starts
+    return running_make("explorer", "/voila/static/voila.js", VOILA_IP="127.0.0.1", VOILA_PORT="{port}")
+
+
+def move_gain_slider(page, root, screenshot):
+    """Drag the explorer's gain slider under `root`; return its new value once the picture has changed."""
+    explorer_image = page.locator(f"{root} img.widget-image").first
+    explorer_image.wait_for(timeout=120_000)
+    slider = page.locator(f"{root} .widget-hslider", has=page.locator(".widget-label", has_text=re.compile("^gain$")))
+    slider.scroll_into_view_if_needed()
+    summary = page.locator(f"{root} .widget-html", has_text="Updated in").first
+    summary.wait_for(timeout=60_000)
+    before = explorer_image.get_attribute("src")
+    page.screenshot(path=str(OUTPUT / f"{screenshot}_before.png"))
+    handle = slider.locator(".noUi-handle")
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2, steps=10)
+    page.mouse.up()
+    gain = float(slider.locator(".widget-readout").inner_text())
+    assert gain != 1.0, "the slider did not move"
+    # The kernel computed the new setting: its summary quotes the gain the slider shows.
+    page.locator(f"{root} .widget-html", has_text=f"Gain {gain:.2f}").first.wait_for(timeout=30_000)
+    deadline = time.monotonic() + 30
+    while explorer_image.get_attribute("src") == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    page.screenshot(path=str(OUTPUT / f"{screenshot}_after.png"))
+    assert explorer_image.get_attribute("src") != before, "the picture did not change after the slider moved"
+    return gain
+
+
+def test_voila_app_redraws_when_the_gain_slider_moves(page, output_dir):
+    with running_voila() as url:
+        page.goto(url + "/")
+        try:
+            move_gain_slider(page, "body", "explorer_voila")
+        finally:
+            page.screenshot(path=str(output_dir / "explorer_voila_last.png"))
+        text = page.locator("body").inner_text()
+        assert not [error for error in ERRORS if error in text], text[-2000:]
+
+
+@pytest.mark.skipif(not (COURSE / RELEASE_NOTEBOOK).exists(), reason=f"course/{RELEASE_NOTEBOOK} is not released yet")
+def test_release_notebook_explorer_redraws_in_jupyterlab(page, tmp_path, output_dir):
+    # A copy of the release, so that JupyterLab's autosave can never write outputs into course/.
+    shutil.copytree(COURSE, tmp_path / "course")
+    with running_lab(tmp_path / "course") as base:
+        open_and_run(page, base, RELEASE_NOTEBOOK)
+        try:
+            move_gain_slider(page, ".jp-Notebook", "explorer_lab")
+        finally:
+            page.screenshot(path=str(output_dir / "explorer_lab_last.png"))
+        text = page.locator(".jp-Notebook").inner_text()
+        assert not [error for error in ERRORS[1:] if error in text]
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+        assert all("NotImplementedError" in error for error in errors), errors
+        assert page.locator(".jp-Notebook img.widget-image").count() == 1, "one picture, no duplicate figure"
