@@ -106,33 +106,106 @@ def _blas_limit(threads):
 # The math: pure functions of arrays ---------------------------------------------------
 
 
+def _exp(a):
+    """
+    np.exp, and for the complex step (see COMPLEX_STEP), exp(x + i e) = exp(x) (1 + i e) exactly when e is
+    that small: real exponentials only, several times faster than complex ones.
+    """
+    if not np.iscomplexobj(a):
+        with np.errstate(over="ignore"):
+            return np.exp(a)
+    out = np.empty(a.shape, dtype=np.complex128)
+    np.exp(np.minimum(a.real, 700.0), out=out.real)  # beyond 700 a sigmoid is 1 anyway; no inf * 0
+    np.multiply(out.real, a.imag, out=out.imag)
+    return out
+
+
+def _reciprocal(a):
+    """1 / a, and for the complex step 1 / (x + i e) = 1 / x - i e / x**2 exactly (e**2 is below rounding)."""
+    if not np.iscomplexobj(a):
+        return 1.0 / a
+    out = np.empty(a.shape, dtype=np.complex128)
+    np.divide(1.0, a.real, out=out.real)
+    np.multiply(a.imag, out.real, out=out.imag)
+    out.imag *= -out.real
+    return out
+
+
 def _logistic(a):
     # The plain formula: the explorer's pre-activations stay far from where exp(-a) overflows
     # (a numerically careful sigmoid is an exercise of notebook 03).
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-a))
+    return _reciprocal(1.0 + _exp(-a))
+
+
+def _tanh(a):
+    """np.tanh; for the complex step, from the logistic (tanh(a) = 2 sigmoid(2a) - 1), on real exponentials."""
+    return 2.0 * _logistic(2.0 * a) - 1.0 if np.iscomplexobj(a) else np.tanh(a)
 
 
 def _activation(cell, a):
-    """phi(a) of the plain cells: identity, tanh, logistic sigmoid or ReLU."""
+    """phi(a) of the plain cells: identity, tanh, logistic sigmoid or ReLU (real or complex a, see _slope)."""
     if cell == "tanh":
-        return np.tanh(a)
+        return _tanh(a)
     if cell == "sigmoid":
         return _logistic(a)
     if cell == "relu":
-        return np.maximum(a, 0.0)
+        return np.where(np.real(a) > 0, a, 0.0)
     return a
 
 
-def _activation_slope(cell, a, h):
-    """phi'(a) of the plain cells, from the pre-activation a and the output h = phi(a)."""
-    if cell == "tanh":
-        return 1 - h ** 2
-    if cell == "sigmoid":
-        return h * (1 - h)
-    if cell == "relu":
-        return (a > 0).astype(np.float64)
-    return np.ones_like(a)
+# Derivatives come from the forward equations alone, by the complex step: for a function f that is
+# analytic (or piecewise linear) and real on the reals, f(x + i e) = f(x) + i e f'(x) + O(e**2), so
+# Im f(x + i e) / e is f'(x) to machine precision, with no difference of nearby numbers to lose
+# digits. So the explorer holds no hand-written derivative of any cell: those are the exercises.
+COMPLEX_STEP = 1e-20
+STEPS_PER_CHUNK = 4
+
+
+def _slope(cell, pre):
+    """phi'(pre) of the nonlinearity whose saturation the histogram shows (tanh for the gated cells)."""
+    nonlinearity = "tanh" if cell in ("gru", "lstm") else cell
+    return np.imag(_activation(nonlinearity, pre + 1j * COMPLEX_STEP)) / COMPLEX_STEP
+
+
+def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
+    """
+    One step of a cell, for any leading batch shape, real or complex.
+
+    The cells, with a = inputs + recurrent = x_t Wx + b + h_{t-1} Wh split into H-wide gate blocks:
+    - linear / tanh / sigmoid / relu: h_t = phi(a)
+    - gru (reset gate inside the candidate, as in notebook 04):
+      r, z = sigmoid(a_r), sigmoid(a_z); n = tanh(x_t Wx_n + b_n + (r * h_{t-1}) Wh_n);
+      h_t = (1 - z) * n + z * h_{t-1}
+    - lstm: i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g); c_t = f * c_{t-1} + i * g;
+      h_t = o * tanh(c_t)
+
+    Inputs:
+    - inputs: x_t Wx + b, of shape (..., kH)
+    - h_prev: Previous hidden state, of shape (..., H)
+    - recurrent: h_prev Wh, of shape (..., kH), given by the caller so that a batch of small changes
+      of h_prev costs no matrix product (row j of Wh is what a change of h_prev[j] adds)
+    - Wh: Recurrent weights, of shape (H, kH) (the GRU's candidate multiplies r * h_prev by its block)
+    - c_prev: Previous cell state of the LSTM, of shape (..., H)
+    Returns a tuple of:
+    - h: New hidden state, of shape (..., H)
+    - c: New cell state (LSTM), or None
+    - pre: Pre-activation of the cell's nonlinearity (a, or the candidate's), of shape (..., H)
+    - gates: Dict of the gates by name, each of shape (..., H)
+    """
+    H = Wh.shape[0]
+    a = inputs + recurrent
+    if cell == "gru":
+        r, z = _logistic(a[..., :H]), _logistic(a[..., H:2 * H])
+        pre = inputs[..., 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:]  # (..., H)
+        n = _tanh(pre)
+        return (1 - z) * n + z * h_prev, None, pre, {"r": r, "z": z, "n": n}
+    if cell == "lstm":
+        i, f, o = _logistic(a[..., :H]), _logistic(a[..., H:2 * H]), _logistic(a[..., 3 * H:])
+        pre = a[..., 2 * H:3 * H]
+        g = _tanh(pre)
+        c = f * c_prev + i * g
+        return o * _tanh(c), c, pre, {"i": i, "f": f, "g": g, "o": o}
+    return _activation(cell, a), None, a, {}
 
 
 def _initial_matrix(init, hidden_size, rng):
@@ -227,15 +300,7 @@ def _network(cell, hidden_size, T, init, gain, gain_by, input_scale, gate_bias, 
 
 def _run(cell, Wh, bias, drive, h0=None, c0=None):
     """
-    Run a cell over one sequence (a batch of one), keeping what its Jacobians need.
-
-    The cells, with a_t = x_t Wx + h_{t-1} Wh + b split into H-wide gate blocks:
-    - linear / tanh / sigmoid / relu: h_t = phi(a_t)
-    - gru (reset gate inside the candidate, as in notebook 04):
-      r, z = sigmoid(a_r), sigmoid(a_z); n = tanh(x_t Wx_n + (r * h_{t-1}) Wh_n + b_n);
-      h_t = (1 - z) * n + z * h_{t-1}
-    - lstm: i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g); c_t = f * c_{t-1} + i * g;
-      h_t = o * tanh(c_t)
+    Run a cell (see `_step`) over one sequence (a batch of one), keeping what its Jacobians need.
 
     Inputs:
     - cell: One of CELLS
@@ -244,43 +309,29 @@ def _run(cell, Wh, bias, drive, h0=None, c0=None):
     - drive: x_t Wx for every step, of shape (T, kH)
     - h0, c0: Initial hidden and cell state, of shape (H,); zero when None
     Returns:
-    - run: Dict of arrays of shape (T, H): "h" (h_1 .. h_T), "h_prev" (h_0 .. h_{T-1}) and
-      "derivative" (phi' of the cell's own nonlinearity at every step); for the gated cells
-      the gates by name ("r", "z", "n" / "i", "f", "g", "o"), and for the LSTM "c", "c_prev"
+    - run: Dict of arrays: "h" (h_1 .. h_T), "h_prev" (h_0 .. h_{T-1}), "pre" (the pre-activation of
+      the cell's own nonlinearity) and "derivative" (phi' there), of shape (T, H); "inputs"
+      (x_t Wx + b, of shape (T, kH)); for the gated cells the gates by name ("r", "z", "n" /
+      "i", "f", "g", "o"), and for the LSTM "c", "c_prev"
     """
-    T, width = drive.shape
+    T = drive.shape[0]
     H = Wh.shape[0]
     h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
     c = np.zeros(H) if c0 is None else np.asarray(c0, dtype=np.float64)
-    names = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o", "c")}.get(cell, ("a",))
-    run = {name: np.empty((T, H)) for name in ("h", "h_prev", *names)}
+    run = {"inputs": drive + bias, **{name: np.empty((T, H)) for name in ("h", "h_prev", "pre")}}
     if cell == "lstm":
-        run["c_prev"] = np.empty((T, H))
+        run["c"], run["c_prev"] = np.empty((T, H)), np.empty((T, H))
     for t in range(T):
         run["h_prev"][t] = h
-        if cell == "gru":
-            gates = drive[t, :2 * H] + bias[:2 * H] + h @ Wh[:, :2 * H]  # (2H,)
-            r, z = _logistic(gates[:H]), _logistic(gates[H:])
-            n = np.tanh(drive[t, 2 * H:] + bias[2 * H:] + (r * h) @ Wh[:, 2 * H:])  # (H,)
-            h = (1 - z) * n + z * h
-            run["r"][t], run["z"][t], run["n"][t] = r, z, n
-        elif cell == "lstm":
-            a = drive[t] + bias + h @ Wh  # (4H,)
-            i, f, o = _logistic(a[:H]), _logistic(a[H:2 * H]), _logistic(a[3 * H:])
-            g = np.tanh(a[2 * H:3 * H])
+        if cell == "lstm":
             run["c_prev"][t] = c
-            c = f * c + i * g
-            h = o * np.tanh(c)
-            run["i"][t], run["f"][t], run["g"][t], run["o"][t], run["c"][t] = i, f, g, o, c
-        else:
-            a = drive[t] + bias + h @ Wh  # (H,)
-            h = _activation(cell, a)
-            run["a"][t] = a
+        h, c, run["pre"][t], gates = _step(cell, run["inputs"][t], h, h @ Wh, Wh, c)
         run["h"][t] = h
-    if cell in ("gru", "lstm"):
-        run["derivative"] = 1 - run["n" if cell == "gru" else "g"] ** 2
-    else:
-        run["derivative"] = _activation_slope(cell, run["a"], run["h"])
+        if cell == "lstm":
+            run["c"][t] = c
+        for name, gate in gates.items():
+            run.setdefault(name, np.empty((T, H)))[t] = gate
+    run["derivative"] = _slope(cell, run["pre"])
     return run
 
 
@@ -310,8 +361,8 @@ class StepJacobians(NamedTuple):
 
 def _step_jacobians(cell, Wh, run):
     """
-    Per-step Jacobians of the state, from the forward equations in `_run` (row-vector weights,
-    so d(h Wh)[i] / dh[j] = Wh[j, i]: the transpose appears).
+    Per-step Jacobians of the state, differentiating `_step` by the complex step (see COMPLEX_STEP):
+    all H directions of a change of h_{t-1}, at every step, in one batched call.
 
     Inputs:
     - cell: One of CELLS
@@ -320,48 +371,34 @@ def _step_jacobians(cell, Wh, run):
     Returns:
     - jacobians: StepJacobians; J_t[i, j] = d s_t[i] / d s_{t-1}[j]
     """
-    H = Wh.shape[0]
-    block = [Wh[:, b * H:(b + 1) * H].T for b in range(BLOCKS[cell])]  # each (H, H), transposed
-
-    def through(derivative, weights):
-        # diag(derivative_t) @ weights for every t: (T, H, H)
-        return derivative[:, :, None] * weights[None]
-
-    if cell in ("linear", "tanh", "sigmoid", "relu"):
-        return StepJacobians(through(run["derivative"], block[0]), None)
-    if cell == "gru":
-        r, z, n, h_prev = run["r"], run["z"], run["n"], run["h_prev"]
-        # n depends on h_{t-1} directly (r * h_{t-1}) and through the reset gate r.
-        dn_pre = r[:, None, :] * block[2][None] + (block[2][None] * (h_prev * r * (1 - r))[:, None, :]) @ block[0]
-        dn = (1 - n ** 2)[:, :, None] * dn_pre
-        dz = through(z * (1 - z), block[1])
-        by_h = (1 - z)[:, :, None] * dn + (h_prev - n)[:, :, None] * dz
-        units = np.arange(H)
-        by_h[:, units, units] += z
+    T, H = run["h"].shape
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    directions = 1j * COMPLEX_STEP * np.eye(H)  # (H, H): row j moves h_{t-1}[j]
+    recurrent_base = run["h_prev"] @ Wh  # (T, kH)
+    by_h = np.empty((T, 2 * H if cell == "lstm" else H, H))
+    for start in range(0, T, STEPS_PER_CHUNK):  # a few steps at a time: the temporaries stay in the CPU cache
+        steps = slice(start, start + STEPS_PER_CHUNK)
+        h_prev = run["h_prev"][steps, None, :] + directions  # (chunk, H, H): [t, direction, unit]
+        recurrent = recurrent_base[steps, None, :] + 1j * COMPLEX_STEP * Wh  # (chunk, H, kH)
+        c_prev = run["c_prev"][steps, None, :] if cell == "lstm" else None
+        h, c, _, _ = _step(cell, run["inputs"][steps, None, :], h_prev, recurrent, Wh, c_prev)
+        moved = h if c is None else np.concatenate([h, c], axis=2)  # (chunk, H directions, S)
+        by_h[steps] = np.imag(moved).transpose(0, 2, 1) / COMPLEX_STEP
+    if cell != "lstm":
         return StepJacobians(by_h, None)
-    if cell == "lstm":
-        i, f, g, o, c, c_prev = (run[name] for name in ("i", "f", "g", "o", "c", "c_prev"))
-        tanh_c = np.tanh(c)
-        dh_dc = o * (1 - tanh_c ** 2)  # (T, H): dh_t / dc_t, diagonal
-        # d c_t / d a (gates i, f, g, o) and d h_t / d a, one coefficient per gate: (T, H, 4) each
-        dc_da = np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g ** 2), np.zeros_like(f)], axis=2)
-        dh_da = dh_dc[:, :, None] * dc_da
-        dh_da[:, :, 3] = tanh_c * o * (1 - o)
-        # ds_t[s] / dh_{t-1}[j] = sum over gates of coefficient[t, s, gate] * Wh[j, gate block, unit of s]:
-        # one batched (T, 4) @ (4, H) product per row s of the state, instead of a (T, H, H) array per gate.
-        coefficients = np.concatenate([dh_da, dc_da], axis=1).transpose(1, 0, 2)  # (2H, T, 4)
-        gate_weights = Wh.reshape(H, 4, H).transpose(2, 1, 0)  # (H, 4, H): [unit, gate, j]
-        by_h = coefficients @ np.concatenate([gate_weights, gate_weights])  # (2H, T, H)
-        return StepJacobians(np.ascontiguousarray(by_h.transpose(1, 0, 2)), np.stack([dh_dc * f, f], axis=1))
-    raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    # c_{t-1}[j] reaches only unit j of h_t and c_t, so all units can move at once
+    h, c, _, _ = _step(cell, run["inputs"], run["h_prev"], run["h_prev"] @ Wh, Wh,
+                       run["c_prev"] + 1j * COMPLEX_STEP)
+    return StepJacobians(by_h, np.stack([np.imag(h), np.imag(c)], axis=1) / COMPLEX_STEP)
 
 
 def _sampled_steps(T, state_size):
     """
     The k (0 .. T) at which norms are computed: all of them, or MAX_NORM_POINTS evenly spread
-    (half as many for states wider than 64, the LSTM's (h, c): a norm costs S**3).
+    (a third as many for states wider than 64, the LSTM's (h, c): a norm costs S**3).
     """
-    max_points = MAX_NORM_POINTS if state_size <= 64 else MAX_NORM_POINTS // 2 + 1
+    max_points = MAX_NORM_POINTS if state_size <= 64 else MAX_NORM_POINTS // 3 + 1
     if T + 1 <= max_points:
         return np.arange(T + 1)
     return np.unique(np.round(np.linspace(0, T, max_points)).astype(int))

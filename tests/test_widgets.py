@@ -3,6 +3,7 @@ and closed forms, its presets against what they claim, and its controls by setti
 and checking what was computed and drawn."""
 
 import ast
+import re
 import io
 
 import matplotlib
@@ -158,7 +159,7 @@ def test_lstm_with_zero_weights_keeps_sigmoid_of_the_forget_bias_per_step(forget
 def test_gru_with_its_update_gate_pinned_to_one_keeps_the_gradient():
     data = widgets._compute(settings(cell="gru", gate_bias=50.0, gain=1.5, input_scale=2.0, hidden_size=16, T=80))
     assert np.all(data["gates"] == 1.0)  # sigmoid(50 + O(10)) is 1 in float64
-    np.testing.assert_array_equal(data["norms"], 1.0)
+    np.testing.assert_allclose(data["norms"], 1.0, rtol=1e-12)  # the complex-step derivative rounds last digits
 
 
 @pytest.mark.parametrize("cell", ["linear", "tanh", "sigmoid", "relu"])
@@ -185,7 +186,7 @@ def test_gain_is_the_spectral_radius_or_the_largest_singular_value_of_every_bloc
 
 def test_sampled_steps_keep_both_ends_and_every_step_of_short_sequences():
     np.testing.assert_array_equal(widgets._sampled_steps(30, 64), np.arange(31))
-    for state_size, most in [(64, widgets.MAX_NORM_POINTS), (128, widgets.MAX_NORM_POINTS // 2 + 1)]:
+    for state_size, most in [(64, widgets.MAX_NORM_POINTS), (128, widgets.MAX_NORM_POINTS // 3 + 1)]:
         steps = widgets._sampled_steps(200, state_size)
         assert steps[0] == 0 and steps[-1] == 200 and len(steps) == most and np.all(np.diff(steps) > 0)
 
@@ -392,6 +393,14 @@ def test_widgets_define_no_exercise_function():
     graded = _graded_function_names() | NOTEBOOK_02_GRADED
     assert not defined & graded, sorted(defined & graded)
     assert not [name for name in defined if name.endswith("_backward") or name.lstrip("_") == "sigmoid"]
+
+
+def test_widgets_write_no_derivative_by_hand():
+    """The Jacobians come from the forward equations by the complex step: no tanh or sigmoid slope written out
+    (1 - h**2, s * (1 - s)), which would hand learners the heart of every backward pass in notebooks 01-04."""
+    code = (REPO / "rnnlab" / "widgets.py").read_text()
+    slope = re.compile(r"1\s*-\s*[\w\[\]\"]+\s*\*\*\s*2|(\b\w+)\s*\*\s*\(1\s*-\s*\1\)")  # 1 - h ** 2, s * (1 - s)
+    assert not [found.group(0) for found in slope.finditer(code)]
 
 
 def _execute(nb):
