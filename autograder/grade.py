@@ -1,15 +1,18 @@
 """Autograde collected submissions: nbgrader's own pipeline, split in three so that the
 slow middle part (running the notebooks) runs in parallel and sandboxed.
 
-1. **prepare** (one process, gradebook): ``nbgrader autograde`` with no grading
-   preprocessors: it registers students and submissions, copies the assignment's
-   files, restores the locked and hidden test cells from the gradebook, and writes
-   the cleaned notebooks to ``autograded/``. Unreadable submissions fail here, alone.
-2. **execute** (a pool of workers, no gradebook): each notebook runs in a sandboxed
-   kernel (:mod:`autograder.sandbox`) in a private temporary folder holding only the
-   assignment's files, with nbgrader's ``Execute``, ``IgnorePattern``,
+1. **prepare** (one process, gradebook): a staged copy of the submissions with their
+   nbgrader metadata put back from the gradebook (:mod:`autograder.repair`), then
+   ``nbgrader autograde`` with no grading preprocessors: it registers students and
+   submissions, copies the assignment's files, restores the locked and hidden test cells,
+   and writes the cleaned notebooks to ``autograded/``. Unreadable submissions fail here, alone.
+2. **execute** (a pool of workers or a Dask cluster, no gradebook): each notebook runs in a
+   sandboxed kernel (:mod:`autograder.sandbox`) in a private temporary folder holding only
+   the assignment's files, with nbgrader's ``Execute``, ``IgnorePattern``,
    ``ClearMetadataPreprocessor`` and ``LimitOutput``. A cell that never ran because the
    kernel died or hung gets an error output, so it scores 0 instead of looking passed.
+   Every test cell that passed is then re-checked on fresh inputs, judged outside the
+   kernel (:mod:`autograder.verify`); a failed re-check withholds the cell's points.
 3. **record** (one process, gradebook): nbgrader's ``SaveAutoGrades``,
    ``AssignLatePenalties`` and ``CheckCellMetadata`` store the scores.
 

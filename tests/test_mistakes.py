@@ -56,11 +56,6 @@ def run_notebook(notebook, mistake=None):
     return results, namespace
 
 
-def _function_of(grade_id, functions):
-    """The graded function a test cell belongs to: the longest function name its grade_id starts with."""
-    return max((f for f in functions if grade_id.startswith(f)), key=len)
-
-
 @pytest.fixture(scope="module")
 def reference_results():
     return {name: run_cells(SOLUTIONS / catalogue.notebook) for name, catalogue in catalogues().items()}
@@ -78,12 +73,12 @@ def test_mistake_fails_its_own_test_with_its_own_hint(name, mistake, reference_r
     results = run_cells(SOLUTIONS / catalogue.notebook, mistake)
     functions = set(catalogue.depends) | {m.function for m in catalogue.mistakes}
     failing = {cell: error for cell, error in results.items() if error}
-    own = {cell: error for cell, error in failing.items() if _function_of(cell, functions) == mistake.function}
+    own = {cell: error for cell, error in failing.items() if verify.function_of(cell, functions) == mistake.function}
     assert own, f"no test cell of {mistake.function} fails"
     first = next(iter(own.values()))
     assert mistake.name in first and mistake.hint in first, f"the first failing cell says: {first}"
     allowed = {f for f in functions if mistake.function in catalogue.uses(f)}
-    wrongly = {cell for cell in failing if _function_of(cell, functions) not in allowed}
+    wrongly = {cell for cell in failing if verify.function_of(cell, functions) not in allowed}
     assert not wrongly, f"cells that do not use {mistake.function} fail too: {sorted(wrongly)}"
 
 
@@ -107,7 +102,7 @@ def test_the_graders_recheck_takes_no_point_that_a_mistake_earns(name, mistake):
     assert not withheld, f"the re-check takes points that the test cells give: {withheld}"
     functions = set(catalogue.depends) | {m.function for m in catalogue.mistakes}
     caught = [cell for cell, reasons in verdicts.items()
-              if _function_of(cell, functions) == mistake.function and any(reasons)]
+              if verify.function_of(cell, functions) == mistake.function and any(reasons)]
     assert caught, f"no re-check of {mistake.function} notices the mistake"
 
 
