@@ -169,9 +169,8 @@ def _probe_cell(nb, workdir, catalogue, reference):
     Returns (cell, {grade_id: [Task]}, path of the kernel's answer, canary).
     """
     rng = np.random.default_rng(secrets.randbits(64))
-    tasks = verify.plan(catalogue, list(_test_cells(nb)), rng)
+    tasks = verify.plan(catalogue, list(_test_cells(nb)), reference, rng)
     every = [task for cell in tasks.values() for task in cell]
-    verify.prepare_gradients(every, reference, rng)
     canary = rng.standard_normal(int(rng.integers(3, 20)))
     tasks_path, answer_path = os.path.join(workdir, ".probe-tasks.pkl"), os.path.join(workdir, ".probe-answer.npz")
     verify.write_tasks(tasks_path, every, canary)

@@ -90,15 +90,23 @@ def probes_for(catalogue, grade_id):
     return [Probe(kind, f"{function} on new inputs", example.inputs, run=example.run) for example in examples]
 
 
-def plan(catalogue, grade_ids, rng=None):
-    """Draw fresh inputs for the probes of every test cell in ``grade_ids``: {grade_id: [Task]}."""
+def plan(catalogue, grade_ids, reference, rng=None):
+    """
+    Draw fresh inputs for the probes of every test cell in ``grade_ids``: {grade_id: [Task]}; for
+    ``gradients`` probes also the upstream gradients, shaped like the outputs of the forward pass of
+    ``reference`` (the reference solution's namespace).
+    """
     rng = rng or np.random.default_rng(secrets.randbits(64))
     tasks = {}
+    count = 0
     for grade_id in grade_ids:
         tasks[grade_id] = []
         for probe in probes_for(catalogue, grade_id):
-            key = f"t{sum(len(t) for t in tasks.values())}"
-            task = Task(key, probe, probe.inputs(rng))
+            task = Task(f"t{count}", probe, probe.inputs(rng))
+            count += 1
+            if probe.kind == "gradients":
+                outputs = reference[probe.forward](**{name: value.copy() for name, value in task.inputs.items()})[:-1]
+                task.douts = [rng.standard_normal(np.shape(out)) for out in outputs]
             tasks[grade_id].append(task)
     return tasks
 
@@ -227,15 +235,6 @@ def judge(task, arrays, errors, reference):
         if probe.kind == "values" and not _same(actual, value, probe.rtol, probe.atol):
             return f"{probe.describe}: {name} is not the right answer"
     return ""
-
-
-def prepare_gradients(tasks, reference, rng):
-    """Draw upstream gradients for the ``gradients`` tasks, shaped like the reference forward's outputs."""
-    for task in tasks:
-        if task.probe.kind == "gradients":
-            inputs = {name: value.copy() for name, value in task.inputs.items()}
-            outputs = reference[task.probe.forward](**inputs)[:-1]
-            task.douts = [rng.standard_normal(np.shape(out)) for out in outputs]
 
 
 def withhold(cell, reason):

@@ -91,9 +91,8 @@ def test_the_graders_recheck_takes_no_point_that_a_mistake_earns(name, mistake):
     results, namespace = run_notebook(notebook, mistake)
     _, reference = run_notebook(notebook)
     rng = np.random.default_rng(0)
-    tasks = verify.plan(catalogue, list(results), rng)
+    tasks = verify.plan(catalogue, list(results), reference, rng)
     every = [task for cell in tasks.values() for task in cell]
-    verify.prepare_gradients(every, reference, rng)
     with np.errstate(all="ignore"):  # e.g. the overflow of an unstable sigmoid: its cell fails for that already
         arrays, errors = verify.answer(namespace, every)
     verdicts = {cell: [verify.judge(task, arrays, errors, reference) for task in cell_tasks]
@@ -111,10 +110,9 @@ def test_every_test_cell_is_rechecked_and_the_reference_passes(name, reference_r
     catalogue = catalogues()[name]
     results, namespace = run_notebook(SOLUTIONS / catalogue.notebook)
     rng = np.random.default_rng(1)
-    tasks = verify.plan(catalogue, list(results), rng)
+    tasks = verify.plan(catalogue, list(results), namespace, rng)
     assert all(tasks.values()), f"test cells without a re-check: {[cell for cell, t in tasks.items() if not t]}"
     every = [task for cell in tasks.values() for task in cell]
-    verify.prepare_gradients(every, namespace, rng)
     arrays, errors = verify.answer(namespace, every)
     assert [verify.judge(task, arrays, errors, namespace) for task in every] == [""] * len(every)
 
@@ -128,8 +126,7 @@ def test_the_rechecks_reach_a_kernel_that_cannot_import_the_grader(name, tmp_pat
     catalogue = catalogues()[name]
     results, namespace = run_notebook(SOLUTIONS / catalogue.notebook)
     rng = np.random.default_rng(2)
-    every = [task for cell in verify.plan(catalogue, list(results), rng).values() for task in cell]
-    verify.prepare_gradients(every, namespace, rng)
+    every = [task for cell in verify.plan(catalogue, list(results), namespace, rng).values() for task in cell]
     verify.write_tasks(tmp_path / "tasks.pkl", every, np.arange(3.0))
     loaded = subprocess.run([sys.executable, "-c", (
         "import pickle, sys\n"
