@@ -48,6 +48,9 @@ class Example:
     run: object
     seed: int = 0
     revisit: str = ""  # the idea to revisit when the output is wrong in a way no known mistake explains
+    # How much the example's own computation can magnify rounding: another CPU or BLAS build rounds
+    # differently, and, say, the states of an exploding RNN carry that difference forward as its gradient grows.
+    rounding_growth: float = 1.0
 
 
 @dataclass

@@ -100,8 +100,9 @@ CATALOGUE = Catalogue(
         # inputs only: the states of three tanh RNNs, for the pictures of section 2 (nothing is checked on them)
         Example("demo_vanishing", "gradient_norms_through_time", _demo_inputs(gain=0.9, input_scale=1.0), _no_outputs,
                 seed=2),
+        # its gradient grows by about 4e5 over the 50 steps, and so does rounding in its states
         Example("demo_exploding", "gradient_norms_through_time", _demo_inputs(gain=3.0, input_scale=0.1), _no_outputs,
-                seed=3),
+                seed=3, rounding_growth=1e6),
         Example("demo_saturated", "gradient_norms_through_time", _demo_inputs(gain=1.5, input_scale=1.0), _no_outputs,
                 seed=4),
         Example("clip_gradients", "clip_gradients", _clip_inputs(max_norm=1.0), _clip, seed=5,
