@@ -1,6 +1,6 @@
 """How long the vanishing-gradient explorer takes to answer each control, at H = 64 and T = 200.
 
-    python benchmarks/widget_latency.py [--cells tanh lstm] [--moves 6]
+    python benchmarks/widget_latency.py [--cells tanh lstm] [--moves 6]    (every cell by default)
 
 For every control, moves it the way a slider does (setting the control's value from Python
 runs the same code as a move in the browser: compute, draw, encode) to values it has not
@@ -42,7 +42,7 @@ def move(explorer, name, value):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", nargs="+", default=["tanh", "lstm"], choices=CELLS)
+    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=CELLS)
     parser.add_argument("--moves", type=int, default=6, help="moves per control")
     parser.add_argument("--verbose", action="store_true", help="print every move")
     args = parser.parse_args()
