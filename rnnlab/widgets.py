@@ -183,7 +183,8 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
     - inputs: x_t Wx + b, of shape (..., kH)
     - h_prev: Previous hidden state, of shape (..., H)
     - recurrent: h_prev Wh, of shape (..., kH), given by the caller so that a batch of small changes
-      of h_prev costs no matrix product (row j of Wh is what a change of h_prev[j] adds)
+      of h_prev costs no matrix product (row j of Wh is what a change of h_prev[j] adds); the GRU
+      reads only its gates' columns, the first 2H
     - Wh: Recurrent weights, of shape (H, kH) (the GRU's candidate multiplies r * h_prev by its block)
     - c_prev: Previous cell state of the LSTM, of shape (..., H)
     Returns a tuple of:
@@ -193,12 +194,13 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
     - gates: Dict of the gates by name, each of shape (..., H)
     """
     H = Wh.shape[0]
-    a = inputs + recurrent
     if cell == "gru":
-        r, z = _logistic(a[..., :H]), _logistic(a[..., H:2 * H])
+        a = inputs[..., :2 * H] + recurrent[..., :2 * H]  # the gates' pre-activations (the candidate has its own)
+        r, z = _logistic(a[..., :H]), _logistic(a[..., H:])
         pre = inputs[..., 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:]  # (..., H)
         n = _tanh(pre)
         return (1 - z) * n + z * h_prev, None, pre, {"r": r, "z": z, "n": n}
+    a = inputs + recurrent
     if cell == "lstm":
         i, f, o = _logistic(a[..., :H]), _logistic(a[..., H:2 * H]), _logistic(a[..., 3 * H:])
         pre = a[..., 2 * H:3 * H]
@@ -411,8 +413,8 @@ def _gru_step_jacobians(Wh, run, recurrent):
     for start in range(0, T, STEPS_PER_CHUNK):  # a few steps at a time: the temporaries stay in the CPU cache
         steps = slice(start, start + STEPS_PER_CHUNK)
         h_prev = run["h_prev"][steps, None, :] + directions  # (chunk, H, H): [t, direction, unit]
-        # row j of Wh is what a change of h_{t-1}[j] adds to the pre-activations
-        moved_recurrent = recurrent[steps, None, :] + 1j * COMPLEX_STEP * Wh  # (chunk, H, kH)
+        # row j of Wh is what a change of h_{t-1}[j] adds to the gates' pre-activations
+        moved_recurrent = recurrent[steps, None, :2 * H] + 1j * COMPLEX_STEP * Wh[:, :2 * H]  # (chunk, H, 2H)
         h, _, _, _ = _step("gru", run["inputs"][steps, None, :], h_prev, moved_recurrent, Wh)
         by_h[steps] = np.imag(h).transpose(0, 2, 1) / COMPLEX_STEP
     return by_h
