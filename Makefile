@@ -1,15 +1,20 @@
 # rnnlab: two commands do everything.
 #   make lab    set up (first time) and open the course in JupyterLab
 #   make test   set up with test extras and run the whole test suite
-# and one more:
-#   make explorer   the vanishing-gradient explorer as a standalone web app (Voila)
+# and more:
+#   make explorer     the vanishing-gradient explorer as a standalone web app (Voila)
+#   make instructor   JupyterLab with nbgrader's instructor tools (formgrader, create assignment)
+#   make install      set up only, without starting anything
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 # nbgrader creates gradebooks by running `alembic`, so the environment's bin/ goes first on PATH.
 export PATH := $(BIN):$(PATH)
-LAB_ROOT ?= course
+# The learner's workspace: make lab copies the release (course/) here and never overwrites their changes.
+WORK ?= work
 LAB_ARGS ?=
+# The learner's JupyterLab: nbgrader's instructor tools and the news pop-up switched off (jupyter-config/README.md).
+LEARNER_CONFIG := $(abspath jupyter-config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
@@ -17,7 +22,7 @@ VOILA_IP ?= localhost
 VOILA_PORT ?= 8866
 VOILA_ARGS ?=
 
-.PHONY: lab test release explorer clean
+.PHONY: lab instructor install test release explorer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +35,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+install: $(VENV)/.installed
+
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_ROOT) $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/python -m rnnlab.workspace --release course --work $(WORK)
+	JUPYTER_CONFIG_PATH=$(LEARNER_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) $(ALLOW_ROOT) $(LAB_ARGS)
+
+# nbgrader's formgrader reads autograder/nbgrader_config.py from the folder the server starts in.
+instructor: $(VENV)/.installed
+	cd autograder && $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Open the address it prints (http://localhost:8866 by default); VOILA_IP=0.0.0.0 serves other machines too.
 explorer: $(VENV)/.installed

@@ -8,6 +8,8 @@ to a relative error (see :func:`gradient_error`) below 1e-7 in float64. ``check_
 whole comparison for a ``forward`` / ``backward`` pair and prints a table.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 DEFAULT_H = 1e-5
@@ -92,9 +94,17 @@ def _split_outputs(result):
     return list(result[:-1]), result[-1]
 
 
-def check_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H, threshold=DEFAULT_THRESHOLD, verbose=True):
+class GradientPair(NamedTuple):
+    """One input's gradient from a backward pass, next to finite differences of the forward pass."""
+
+    analytic: object  # what backward returned for d<name>, as it came
+    numeric: object  # the finite-difference gradient, or None when ``analytic`` has the wrong shape
+    shape: tuple  # the input's shape, which d<name> should have
+
+
+def compare_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H):
     """
-    Compare a backward pass with finite differences, input by input, and print a table.
+    The gradients of a backward pass next to finite differences of its forward pass, input by input.
 
     The scalar being differentiated is sum_k sum(out_k * dout_k) for random upstream
     gradients dout_k, one per output of ``forward``.
@@ -107,11 +117,9 @@ def check_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H, threshold=DE
     - inputs: Dict of name -> float64 array, in the order of forward's arguments
     - seed: Seed for the random upstream gradients
     - h: Finite-difference step
-    - threshold: Relative error above which a gradient is reported as wrong
-    - verbose: Print the table
 
     Returns:
-    - errors: Dict of name -> :func:`gradient_error` (analytic vs numerical) of d<name>
+    - pairs: Dict of name -> :class:`GradientPair` (backward's d<name> and finite differences)
     """
     inputs = {name: np.array(value, dtype=np.float64) for name, value in inputs.items()}
     outputs, cache = _split_outputs(forward(**inputs))
@@ -130,19 +138,45 @@ def check_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H, threshold=DE
 
         return f
 
-    errors = {}
-    rows = []
+    pairs = {}
     for (name, value), grad in zip(inputs.items(), grads):
-        if np.shape(grad) != value.shape:
-            errors[name] = float("inf")
-            rows.append((f"d{name}", str(value.shape), f"shape {np.shape(grad)}", "WRONG SHAPE"))
-            continue
-        numeric = eval_numerical_gradient(scalar(name), value.copy(), h=h)
-        errors[name] = gradient_error(grad, numeric)
-        rows.append((f"d{name}", str(value.shape), f"{errors[name]:.2e}", "ok" if errors[name] < threshold else "CHECK"))
+        numeric = None if np.shape(grad) != value.shape else eval_numerical_gradient(scalar(name), value.copy(), h=h)
+        pairs[name] = GradientPair(grad, numeric, value.shape)
+    return pairs
+
+
+def gradient_errors(pairs):
+    """:func:`gradient_error` of each pair of :func:`compare_gradients`; inf for a gradient of the wrong shape."""
+    return {name: float("inf") if pair.numeric is None else gradient_error(pair.analytic, pair.numeric)
+            for name, pair in pairs.items()}
+
+
+def gradient_table(pairs, threshold=DEFAULT_THRESHOLD):
+    """The table ``check_gradients`` prints: one row per gradient, its shape, relative error and verdict."""
+    rows = []
+    for (name, pair), error in zip(pairs.items(), gradient_errors(pairs).values()):
+        if pair.numeric is None:
+            rows.append((f"d{name}", str(pair.shape), f"shape {np.shape(pair.analytic)}", "WRONG SHAPE"))
+        else:
+            rows.append((f"d{name}", str(pair.shape), f"{error:.2e}", "ok" if error < threshold else "CHECK"))
+    return _table(("gradient", "shape", "rel. error", f"< {threshold:.0e}?"), rows)
+
+
+def check_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H, threshold=DEFAULT_THRESHOLD, verbose=True):
+    """
+    Compare a backward pass with finite differences, input by input, and print a table.
+
+    Inputs are as for :func:`compare_gradients`, and:
+    - threshold: Relative error above which a gradient is reported as wrong
+    - verbose: Print the table
+
+    Returns:
+    - errors: Dict of name -> :func:`gradient_error` (analytic vs numerical) of d<name>
+    """
+    pairs = compare_gradients(forward, backward, inputs, seed=seed, h=h)
     if verbose:
-        print(_table(("gradient", "shape", "rel. error", f"< {threshold:.0e}?"), rows))
-    return errors
+        print(gradient_table(pairs, threshold))
+    return gradient_errors(pairs)
 
 
 def _table(header, rows):

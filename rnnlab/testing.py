@@ -9,10 +9,21 @@ the name of that mistake and a hint for fixing it::
         Mistake("forgot the bias", "add b inside the tanh", output=next_h_without_bias),
     ])
 
+A failed check shows only its message, not a traceback (see
+:meth:`CheckFailed._render_traceback_`), and the test cells of a notebook carry the
+``raises-exception`` tag, so *Run All* goes on past a failing test and shows every failure.
+
+The checks remember which worked examples and gradient checks failed in this kernel, so that
+a gradient check can say "fix lstm_gates first" when the forward pass is what is wrong, and a
+picture that uses an unfinished or broken function says so in one line (:func:`demo`).
+
 Test cells store the numbers they compare against (the expected output and the
 outputs of the known mistakes); nothing here knows how to compute an answer.
 """
 
+import inspect
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +34,25 @@ ATOL = 1e-10
 
 class CheckFailed(AssertionError):
     """A test check failed; the message is written for the learner."""
+
+    def _render_traceback_(self):
+        # IPython shows these lines instead of a traceback (and nbgrader's feedback shows what IPython
+        # showed): the learner needs what was expected and what came, not the frames of rnnlab.
+        first, *rest = str(self).split("\n")
+        return [f"\x1b[1;31mTest failed:\x1b[0m {first}", *rest]
+
+
+# Function name -> did its latest worked example / gradient check pass, in this kernel (since load_examples).
+_passed = {}
+
+
+def _record(function, passed):
+    _passed[function] = passed
+
+
+def failing(*functions):
+    """The names among ``functions`` whose latest worked example or gradient check failed in this kernel."""
+    return [name for name in functions if _passed.get(name) is False]
 
 
 @dataclass(frozen=True)
@@ -168,8 +198,33 @@ def check_outputs(example, **outputs):
     - outputs: name=value for each output to check, e.g. next_h=next_h
     """
     __tracebackhide__ = True
+    _record(example.name, False)
     for name, value in outputs.items():
         check_close(name, value, example.expected[name], mistakes=example.mistakes.get(name, ()), hint=example.revisit or None)
+    _record(example.name, True)
+
+
+def _functions_called_by(function):
+    """The functions of ``function``'s own module (the notebook) that it calls, directly or through each other."""
+    found, todo = [], [function]
+    while todo:
+        current = todo.pop()
+        codes, names = [getattr(current, "__code__", None)], set()
+        while codes:
+            code = codes.pop()
+            if code is not None:
+                names.update(code.co_names)
+                codes += [const for const in code.co_consts if inspect.iscode(const)]  # lambdas, comprehensions
+        for name in sorted(names):
+            called = current.__globals__.get(name)
+            if inspect.isfunction(called) and called.__module__ == function.__module__ and called not in found:
+                found.append(called)
+                todo.append(called)
+    return [called.__name__ for called in found if called is not function]
+
+
+def _and(names):
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
@@ -177,21 +232,111 @@ def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
     Fail unless every gradient of ``backward`` agrees with centred finite differences
     of ``forward`` (relative error below ``threshold``), naming the ones that do not.
 
-    Inputs are as for :func:`rnnlab.gradcheck.check_gradients`; the table of relative
+    When it fails, the message says why as far as it can tell: the forward pass (or a function
+    it calls) already fails its worked example, a gradient is all zeros, or has the wrong shape.
+
+    Inputs are as for :func:`rnnlab.gradcheck.compare_gradients`; the table of relative
     errors is printed either way.
     """
     __tracebackhide__ = True
-    from rnnlab.gradcheck import check_gradients
+    from rnnlab.gradcheck import compare_gradients, gradient_errors, gradient_table
 
-    errors = check_gradients(forward, backward, inputs, seed=seed, threshold=threshold)
+    _record(backward.__name__, False)
+    try:
+        pairs = compare_gradients(forward, backward, inputs, seed=seed)
+    except NotImplementedError:
+        del _passed[backward.__name__]  # not written yet is not wrong: a picture that uses it says so itself
+        raise
+    print(gradient_table(pairs, threshold))
+    errors = gradient_errors(pairs)
     wrong = {name: error for name, error in errors.items() if not error < threshold}
-    if wrong:
-        listed = ", ".join(f"d{name} ({error:.1e})" for name, error in wrong.items())
-        _fail(
-            f"The gradient check fails for {listed}: relative errors should be below {threshold:.0e}.\n"
-            "Your backward pass does not compute the derivative of your forward pass for these inputs. "
+    if not wrong:
+        _record(backward.__name__, True)
+        return
+    listed = ", ".join(f"d{name} ({error:.1e})" for name, error in wrong.items())
+    message = f"The gradient check fails for {listed}: relative errors should be below {threshold:.0e}."
+    broken_forward = failing(*_functions_called_by(forward), forward.__name__)
+    shapes = [name for name in wrong if pairs[name].numeric is None]
+    zeros = [name for name in wrong if name not in shapes and not np.any(pairs[name].analytic)]
+    if broken_forward:
+        message += (
+            f"\nFix {_and(broken_forward)} first: "
+            f"{'its worked example fails' if len(broken_forward) == 1 else 'their worked examples fail'} above. This check compares {backward.__name__} with finite differences of your "
+            f"{forward.__name__}, so it cannot pass while the forward pass is wrong; your backward pass may be right."
+        )
+    for name in shapes:
+        message += (f"\nd{name} has shape {np.shape(pairs[name].analytic)}, but {name} has shape "
+                    f"{pairs[name].shape}: each gradient has the shape of its input.")
+    if zeros:
+        largest = max(float(np.max(np.abs(pairs[name].numeric), initial=0.0)) for name in zeros)
+        message += (
+            f"\n{_and([f'd{name}' for name in zeros])} {'is' if len(zeros) == 1 else 'are'} all zeros, but the "
+            f"loss does change with {_and(zeros)} (finite differences reach {largest:.2g}): does "
+            f"{backward.__name__} return an array it filled with zeros and never added to?"
+        )
+    if not (broken_forward or shapes or zeros):
+        message += (
+            "\nYour backward pass does not compute the derivative of your forward pass for these inputs. "
             "Check each one with the chain rule, one operation of the forward pass at a time."
         )
+    _fail(message)
+
+
+@contextmanager
+def demo(*uses):
+    """
+    Run a picture or printout that uses the learner's functions ``uses`` (their names). When one
+    of them is not written yet, raises an error, or gives numbers the picture cannot draw, print
+    one line saying which function to finish instead of a traceback or a broken plot; when one
+    failed its test above, say so before the picture. Introduced in 01, used in every notebook::
+
+        with demo("rnn_forward"):
+            states, _ = rnn_forward(...)
+            plotting.plot_heatmap(states[0])
+            plt.show()
+    """
+    import matplotlib.pyplot as plt
+
+    uses = list(uses)
+    broken = failing(*uses)
+    if broken:
+        print(f"Note: {_and(broken)} failed {'its test' if len(broken) == 1 else 'their tests'} above, so what follows "
+              "shows what your code does now, not what the text describes.")
+    try:
+        with warnings.catch_warnings():
+            # a broken function's numbers (all zeros on a log scale, an overflow) stop the picture here
+            warnings.simplefilter("error")
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.simplefilter("default", category)
+            yield
+    except Exception as error:  # noqa: BLE001 - any failure becomes one line for the learner
+        plt.close("all")
+        print(_demo_failure(error, uses))
+
+
+def _demo_failure(error, uses):
+    """One line on why a demo stopped: the learner's function that raised, or the one it uses."""
+    frames = []
+    traceback = error.__traceback__
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    # frames of the notebook's own functions (cells run in __main__), outermost first
+    notebook = [frame.f_code.co_name for frame in frames
+                if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name in frame.f_globals]
+    entered = next((i for i, name in enumerate(notebook) if name in uses), None)
+    if isinstance(error, NotImplementedError) and notebook:
+        raised_in = notebook[-1]  # the stub itself, perhaps called by the function the cell uses
+    else:
+        raised_in = notebook[-1] if entered is not None else None
+    if isinstance(error, NotImplementedError):
+        name = raised_in or _and(uses)
+        return f"This cell needs {name}, which is not written yet: finish it above, then run this cell again."
+    what = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
+    if raised_in:
+        return f"This cell stopped because your {raised_in} raised {what}. Fix it (its tests above help), then run this cell again."
+    return (f"This cell could not use what {_and(uses)} gave ({what}). Check {'it' if len(uses) == 1 else 'them'} "
+            "against the tests above, then run this cell again.")
 
 
 @dataclass(frozen=True)
@@ -207,7 +352,7 @@ class WorkedExample:
 
 def load_examples(path="reference.json"):
     """
-    Read the worked examples stored next to a notebook.
+    Read the worked examples stored next to a notebook, and forget which checks failed before.
 
     Returns:
     - examples: Dict of example name -> :class:`WorkedExample`, with arrays as float64
@@ -215,6 +360,7 @@ def load_examples(path="reference.json"):
     """
     import json
 
+    _passed.clear()  # a notebook starts here: forget the results of an earlier run
     with open(path) as handle:
         stored = json.load(handle)
     examples = {}

@@ -76,6 +76,22 @@ DEFAULTS = {
 SETTINGS = tuple(DEFAULTS)
 OWN_SETTINGS = "(your own)"  # what the preset menu shows when the settings are no preset's
 
+# The controls' labels are their settings' names in words; the tooltips add the name as the keyword.
+LABEL_WIDTH = "8em"
+COLUMN_WIDTH = "27em"  # a slider with its label and readout, and the preset menu above the sliders
+TOOLTIPS = {
+    "cell": "cell: the recurrent cell the sequence runs through",
+    "hidden_size": "hidden_size: H, the number of hidden units",
+    "T": "T: the number of time steps",
+    "init": "init: how each H x H block of the recurrent weights W starts, before the gain scales it",
+    "gain": "gain: the value that gain_by sets for W",
+    "gain_by": "gain_by: the gain is W's spectral radius (largest |eigenvalue|) or its largest singular value",
+    "input_scale": "input_scale: standard deviation of the input's contribution x_t Wx",
+    "seed": "seed: of the random weights and inputs",
+}
+GATE_NOTES = {"lstm": "b_f, the bias of the LSTM's forget gate",
+              "gru": "b_z, the bias of the GRU's update gate"}  # the other cells: see Explorer._update
+
 PRESETS = {
     "tanh RNN forgets": {"cell": "tanh", "init": "gaussian", "gain": 1.0, "gain_by": "spectral radius",
                          "input_scale": 1.0, "T": 100},
@@ -877,7 +893,9 @@ class Explorer:
     Attributes:
     - data: Dict of the arrays the pictures show (see _compute), for the current settings
     - settings: Dict of the current settings
-    - controls: Dict of the ipywidgets controls, by setting name
+    - controls: Dict of the ipywidgets controls, by setting name; each is labelled with its name in
+      words ("gain by" for gain_by) and its tooltip starts with the name
+    - gate_note: The line under the gate bias slider: which gate it sets, or why it is greyed out
     - figure: The one matplotlib Figure, redrawn in place (pyplot never sees it)
     - widget: The ipywidgets box that is shown
     - last_update_seconds: How long the last update took, computing and drawing
@@ -886,39 +904,57 @@ class Explorer:
     def __init__(self, preset=None, **settings):
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
-        slider = {"continuous_update": False, "style": {"description_width": "7em"},
-                  "layout": widgets.Layout(width="26em")}
-        # display flex: ipywidgets 8 puts a toggle group's buttons on a line below its label otherwise.
-        toggles = {"layout": widgets.Layout(display="flex", width="auto")}
+        # One label width for every control, so that the controls line up in columns; it fits the
+        # longest label ("hidden size H") with room for wider fonts.
+        label = {"description_width": LABEL_WIDTH}
+        column = widgets.Layout(width=COLUMN_WIDTH)
+        slider = {"continuous_update": False, "style": label, "layout": column}
+        toggles = {"layout": widgets.Layout(width="auto", margin="0 2px")}  # the margin of the other controls
         self.controls = {
-            "cell": widgets.ToggleButtons(options=CELLS, description="cell", style={"button_width": "5.6em"}, **toggles),
-            "hidden_size": widgets.IntSlider(min=1, max=128, description="hidden size H", **slider),
-            "T": widgets.IntSlider(min=1, max=200, description="time steps T", **slider),
-            "init": widgets.Dropdown(options=INITS, description="W starts", layout=widgets.Layout(width="16em")),
-            "gain": widgets.FloatSlider(min=0.0, max=6.0, step=0.05, description="gain", readout_format=".2f", **slider),
-            "gain_by": widgets.ToggleButtons(options=GAIN_BY, description="gain is W's", style={"button_width": "9.5em"},
-                                             **toggles),
+            "cell": widgets.ToggleButtons(options=CELLS, description="cell", tooltip=TOOLTIPS["cell"],
+                                          style={**label, "button_width": "5.6em"}, **toggles),
+            "hidden_size": widgets.IntSlider(min=1, max=128, description="hidden size H",
+                                             tooltip=TOOLTIPS["hidden_size"], **slider),
+            "T": widgets.IntSlider(min=1, max=200, description="time steps T", tooltip=TOOLTIPS["T"], **slider),
+            "init": widgets.Dropdown(options=INITS, description="init", tooltip=TOOLTIPS["init"], style=label,
+                                     layout=widgets.Layout(width="17em")),
+            "gain": widgets.FloatSlider(min=0.0, max=6.0, step=0.05, description="gain", readout_format=".2f",
+                                        tooltip=TOOLTIPS["gain"], **slider),
+            "gain_by": widgets.ToggleButtons(options=GAIN_BY, description="gain by", tooltip=TOOLTIPS["gain_by"],
+                                             style={**label, "button_width": "9.5em"}, **toggles),
             "input_scale": widgets.FloatSlider(min=0.0, max=3.0, step=0.05, description="input scale",
-                                               readout_format=".2f", **slider),
+                                               readout_format=".2f", tooltip=TOOLTIPS["input_scale"], **slider),
             "gate_bias": widgets.FloatSlider(min=-5.0, max=10.0, step=0.1, description="gate bias",
                                              readout_format=".1f", **slider),
-            "seed": widgets.BoundedIntText(min=0, max=9999, description="seed", layout=widgets.Layout(width="11em")),
+            "seed": widgets.BoundedIntText(min=0, max=9999, description="seed", tooltip=TOOLTIPS["seed"],
+                                           style=label, layout=widgets.Layout(width="13em")),
         }
+        for name in ("cell", "gain_by"):
+            # The sliders' class: its CSS puts the buttons beside their label (ipywidgets 8 puts them on
+            # a line below), right-aligns the label and leaves the sliders' gap after it.
+            self.controls[name].add_class("widget-inline-hbox")
         start = {**DEFAULTS, **(PRESETS[preset] if preset else {}), **settings}
         self._check(start)
         self.preset = widgets.Dropdown(options=[OWN_SETTINGS, *PRESETS], description="preset",
-                                       layout=widgets.Layout(width="20em"))
+                                       tooltip="sets every control at once", style=label, layout=column)
+        # Under the gate bias slider, in small print: which gate it sets, or why it is greyed out.
+        # Two lines high whatever it says, so that the pictures do not move when the cell changes.
+        self.gate_note = widgets.HTML(layout=widgets.Layout(
+            margin=f"0 0 0 calc({LABEL_WIDTH} + 12px)", width=f"calc({COLUMN_WIDTH} - {LABEL_WIDTH} - 12px)",
+            height="2.6em"))
         self.summary = widgets.HTML()
         self._pictures = _Pictures()
         self._pictures.prepare(start["hidden_size"], start["T"])
         self.figure = self._pictures.figure
         self.image = widgets.Image(format="jpeg", layout=widgets.Layout(width=f"{self.figure.bbox.width:.0f}px"))
         c = self.controls
+        # Two columns of controls, no wider than the picture (the width of a notebook's output area).
         self.widget = widgets.VBox([
-            widgets.HBox([self.preset, c["cell"]]),
-            widgets.HBox([c["hidden_size"], c["T"], c["init"]]),
+            widgets.HBox([self.preset, c["init"], c["seed"]]),
+            c["cell"],
+            widgets.HBox([c["hidden_size"], c["T"]]),
             widgets.HBox([c["gain"], c["gain_by"]]),
-            widgets.HBox([c["input_scale"], c["gate_bias"], c["seed"]]),
+            widgets.HBox([c["input_scale"], widgets.VBox([c["gate_bias"], self.gate_note])]),
             self.summary,
             self.image,
         ])
@@ -990,7 +1026,10 @@ class Explorer:
         cell = settings["cell"]
         gate = self.controls["gate_bias"]
         gate.disabled = cell not in MEMORY_GATE_BLOCK
-        gate.description = {"lstm": "forget bias b_f", "gru": "update bias b_z"}.get(cell, "gate bias")
+        note = GATE_NOTES.get(cell, f"only for the LSTM and GRU: a {CELL_NAMES[cell]} has no gates")
+        gate.tooltip = f"gate_bias: {note}"
+        self.gate_note.value = (f'<div style="font-size: 0.9em; line-height: 1.3; color: var(--jp-ui-font-color2, '
+                                f'#616161)">{html.escape(note)}</div>')
         try:
             key = tuple(settings.values())
             if key not in self._results:

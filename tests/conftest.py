@@ -96,14 +96,64 @@ def running_make(target, ready_path, **variables):
         log.close()
 
 
-def running_lab(root=None):
-    """Start JupyterLab with `make lab`, as a learner does, optionally on another folder; yield its base URL."""
-    return running_make("lab", f"/api/status?token={LAB_TOKEN}", LAB_ROOT=str(root or COURSE),
+def running_lab(work):
+    """
+    Start JupyterLab with `make lab`, as a learner does, with its workspace in ``work`` (a temporary folder:
+    JupyterLab's autosave then never writes into the repository); yield its base URL.
+    """
+    return running_make("lab", f"/api/status?token={LAB_TOKEN}", WORK=str(work),
                         LAB_ARGS=f"--no-browser --port={{port}} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={LAB_TOKEN}")
 
 
 @pytest.fixture(scope="session")
-def lab():
-    """JupyterLab serving course/, started by `make lab`."""
-    with running_lab() as base:
+def lab(tmp_path_factory):
+    """JupyterLab started by `make lab`, serving a fresh workspace copied from course/."""
+    with running_lab(tmp_path_factory.mktemp("lab") / "work") as base:
         yield base
+
+
+# The browser tests: Debian's Chromium, driven by Playwright (which cannot download its own browser here).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def page():
+    """A Chromium page, 1300 x 900."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: make test installs it")
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1300, "height": 900})
+        browser.close()
+
+
+def open_and_run(page, base, notebook):
+    """
+    Open a notebook of the workspace alone in JupyterLab (whatever an earlier session left open) and run it
+    as a learner does before handing in: Run > Run All Cells; wait until every cell has run.
+    """
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={LAB_TOKEN}")
+    code_cells = sum(c["cell_type"] == "code" for c in read_notebook(COURSE / notebook)["cells"])
+    page.wait_for_function(f"() => document.querySelectorAll('.jp-Notebook .jp-CodeCell').length === {code_cells}",
+                           timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item:visible", has_text="Run All Cells").first.click()
+    # Run All queues every cell; it is done when the kernel has stayed idle for a while with no cell waiting
+    # (if it stopped early, the cells after the stop keep an empty prompt: the caller checks the last one)
+    waiting = "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].some(p => p.textContent.includes('*'))"
+    indicator = page.locator(".jp-Notebook-ExecutionIndicator")
+    idle_since, deadline = None, time.monotonic() + 120
+    page.wait_for_timeout(500)
+    while time.monotonic() < deadline:
+        if indicator.get_attribute("data-status") == "idle" and not page.evaluate(waiting):
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 2:
+                return
+        else:
+            idle_since = None
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"Run All of {notebook} did not finish in 120 s")

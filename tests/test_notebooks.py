@@ -1,27 +1,68 @@
-"""Every notebook runs top to bottom: solved without an error, released with only the exercises' stubs failing."""
+"""Every notebook runs top to bottom: solved without an error, released with only the exercises' stubs failing,
+and Run All on a release reaches the last cell (as JupyterLab's Run All does: it stops at an error in a cell
+without the ``raises-exception`` tag, and so does nbclient)."""
+
+import re
 
 import nbformat
 import pytest
 from conftest import COURSE, SOLUTIONS, notebooks
 from nbclient import NotebookClient
 
+# what rnnlab.testing.demo prints when a picture cannot use the learner's functions
+DEMO_MESSAGE = re.compile(r"^(This cell (needs|stopped|could not)|Note: .* failed (its test|their tests) above)", re.M)
 
-def _execute(path, allow_errors):
+
+def _execute(path):
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
+    NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 
 
+def _errors(nb):
+    return [(cell, output) for cell in nb.cells for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+def _printed(cell):
+    return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.output_type == "stream")
+
+
 @pytest.mark.parametrize("relative", notebooks(SOLUTIONS), ids=str)
 def test_solution_notebook_runs_top_to_bottom(relative):
-    _execute(SOLUTIONS / relative, allow_errors=False)
+    nb = _execute(SOLUTIONS / relative)
+    assert not [f"{cell.source[:80]!r}: {output.ename}: {output.evalue}" for cell, output in _errors(nb)]
+    assert not [cell.source[:80] for cell in nb.cells if DEMO_MESSAGE.search(_printed(cell))]
 
 
 @pytest.mark.parametrize("relative", notebooks(COURSE), ids=str)
-def test_release_fails_only_where_the_learner_has_work_to_do(relative):
-    """Before any exercise is solved, the only error is NotImplementedError (from the stubs, wherever they are called)."""
-    nb = _execute(COURSE / relative, allow_errors=True)
-    for cell in nb.cells:
-        for error in (o for o in cell.get("outputs", []) if o.output_type == "error"):
-            assert error.ename == "NotImplementedError", f"{cell.source[:80]!r} fails with {error.ename}: {error.evalue}"
+def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work_to_do(relative):
+    """Before any exercise is solved, Run All reaches the end; the only errors are test cells' NotImplementedError
+    (from the stubs), and every picture that needs an exercise says in one line which one to finish."""
+    nb = _execute(COURSE / relative)  # raises CellExecutionError at the first untagged cell that fails
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code[-1].get("execution_count"), "Run All did not reach the last code cell"
+    for cell, error in _errors(nb):
+        assert "raises-exception" in cell.metadata.get("tags", [])
+        assert error.ename == "NotImplementedError", f"{cell.source[:80]!r} fails with {error.ename}: {error.evalue}"
+    for cell in code:
+        if cell.source.startswith("with demo("):
+            said = DEMO_MESSAGE.findall(_printed(cell))
+            assert len(said) <= 1 and all(first == "This cell needs" for first, _, _ in said), _printed(cell)
+            assert not said or re.search(r"^This cell needs \w+, which is not written yet: finish it above, then run "
+                                         r"this cell again.$", _printed(cell), re.M)
+
+def test_a_failed_check_shows_its_message_and_no_frame_of_rnnlab(tmp_path):
+    """In a kernel, a failing check's output is the learner-facing text alone: no traceback through rnnlab/."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import numpy as np\nfrom rnnlab.testing import Mistake, check_close\n"
+        "check_close('next_h', np.array([1.0, 2.0]), np.array([1.0, 3.0]),\n"
+        "            mistakes=[Mistake('forgot the bias', 'add b inside the tanh', np.array([1.0, 2.0]))])",
+        metadata={"tags": ["raises-exception"]})])
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (cell, error), = _errors(nb)
+    shown = "\n".join(error.traceback)
+    assert error.ename == "CheckFailed"
+    assert "rnnlab/" not in shown and "Traceback" not in shown and "site-packages" not in shown
+    assert "next_h is not right yet" in shown and "forgot the bias" in shown and "Hint: add b inside the tanh" in shown
+    assert len(error.traceback) <= 5

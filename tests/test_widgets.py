@@ -265,13 +265,21 @@ def test_a_shorter_sequence_is_the_start_of_the_longer_one(explorer):
     np.testing.assert_array_equal(explorer.data["states"], long[:30])
 
 
-def test_gate_bias_control_is_only_live_for_gated_cells(explorer):
-    explorer.set(cell="tanh")
-    assert explorer.controls["gate_bias"].disabled
-    explorer.set(cell="lstm")
-    assert not explorer.controls["gate_bias"].disabled and "forget" in explorer.controls["gate_bias"].description
-    explorer.set(cell="gru")
-    assert "update" in explorer.controls["gate_bias"].description
+def test_gate_bias_control_is_only_live_for_gated_cells_and_says_why(explorer):
+    gate = explorer.controls["gate_bias"]
+    for cell, live, says in (("tanh", False, "a tanh RNN has no gates"), ("lstm", True, "forget gate"),
+                             ("relu", False, "a ReLU RNN has no gates"), ("gru", True, "update gate")):
+        explorer.set(cell=cell)
+        assert gate.disabled is not live, cell
+        # The note under the slider and its tooltip say which gate it sets, or why it is greyed out.
+        assert says in explorer.gate_note.value and says in gate.tooltip, (cell, explorer.gate_note.value)
+
+
+def test_every_control_is_labelled_with_its_setting_name_in_words(explorer):
+    """The notebook names the controls by their keywords (`gain_by`): the labels read the same words."""
+    for name, control in explorer.controls.items():
+        assert re.search(rf"\b{name.replace('_', ' ')}\b", control.description), (name, control.description)
+        assert control.tooltip.startswith(f"{name}: "), (name, control.tooltip)
 
 
 def test_the_preset_menu_names_the_preset_the_settings_are(explorer):

@@ -3,16 +3,15 @@ as the standalone app `make explorer` serves with Voila, and inside the release 
 
 Each test moves the explorer's gain slider and checks that the kernel computed the new setting
 (the line under the controls quotes the gain the slider shows), that the picture changed and
-that no error appeared. Screenshots land in tests/output/.
+that no error appeared; then it selects the LSTM and the tanh RNN and checks that every label is
+shown in full, apart from its control. Screenshots land in tests/output/.
 """
 
 import re
-import shutil
 import time
 
 import pytest
-from conftest import COURSE, OUTPUT, running_lab, running_make
-from test_browser import CHROMIUM, open_and_run, page  # noqa: F401 (page is a fixture)
+from conftest import CHROMIUM, COURSE, OUTPUT, open_and_run, page, running_lab, running_make  # noqa: F401 (page is a fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: make test installs it")
 pytestmark = pytest.mark.skipif(
@@ -20,6 +19,17 @@ pytestmark = pytest.mark.skipif(
 )
 RELEASE_NOTEBOOK = "02_vanishing_gradients/02_vanishing_gradients.ipynb"
 ERRORS = ("Traceback", "Error displaying widget", "model not found", "The explorer failed")
+# Every visible label of the explorer: its text, whether the browser cut it (an ellipsis), the space
+# between it and its control, and how far its control reaches past the right edge of the picture.
+LABELS = """explorer => {
+    const picture = explorer.querySelector('img.widget-image').getBoundingClientRect();
+    return [...explorer.querySelectorAll('.widget-label')].filter(label => label.offsetParent).map(label => ({
+        text: label.textContent,
+        cut: label.scrollWidth > label.clientWidth,
+        gap: label.nextElementSibling.getBoundingClientRect().left - label.getBoundingClientRect().right,
+        beyond: label.parentElement.lastElementChild.getBoundingClientRect().right - picture.right,
+    }));
+}"""
 
 
 def running_voila():
@@ -56,11 +66,29 @@ def move_gain_slider(page, root, screenshot):
     return gain
 
 
+def check_labels_read_in_full(page, root, screenshot):
+    """Select the LSTM, then the tanh RNN: each time every label is whole and apart from its control, the
+    controls are no wider than the picture (a row too wide for the page squeezes its controls), and the
+    note under the gate bias slider, whole too, says which gate it sets or why it is greyed out."""
+    explorer = page.locator(f"{root} .widget-vbox", has=page.locator("img.widget-image")).last
+    for cell, name, note in (("lstm", "LSTM", "the LSTM's forget gate"), ("tanh", "tanh RNN", "a tanh RNN has no gates")):
+        explorer.locator(".widget-toggle-button", has_text=re.compile(f"^{cell}$")).click()
+        shown_note = explorer.locator(".widget-html-content", has_text=note)
+        shown_note.wait_for(timeout=30_000)
+        explorer.locator(".widget-html", has_text=f"{name}, H =").wait_for(timeout=30_000)
+        explorer.screenshot(path=str(OUTPUT / f"{screenshot}_{cell}.png"))
+        labels = explorer.evaluate(LABELS)
+        assert len(labels) == 10, labels  # the preset menu and the nine settings
+        assert not [label for label in labels if label["cut"] or label["gap"] < 4 or label["beyond"] > 0], (cell, labels)
+        assert shown_note.evaluate("note => note.scrollWidth <= note.clientWidth && note.scrollHeight <= note.clientHeight")
+
+
 def test_voila_app_redraws_when_the_gain_slider_moves(page, output_dir):
     with running_voila() as url:
         page.goto(url + "/")
         try:
             move_gain_slider(page, "body", "explorer_voila")
+            check_labels_read_in_full(page, "body", "explorer_voila")
         finally:
             page.screenshot(path=str(output_dir / "explorer_voila_last.png"))
         text = page.locator("body").inner_text()
@@ -69,12 +97,11 @@ def test_voila_app_redraws_when_the_gain_slider_moves(page, output_dir):
 
 @pytest.mark.skipif(not (COURSE / RELEASE_NOTEBOOK).exists(), reason=f"course/{RELEASE_NOTEBOOK} is not released yet")
 def test_release_notebook_explorer_redraws_in_jupyterlab(page, tmp_path, output_dir):
-    # A copy of the release, so that JupyterLab's autosave can never write outputs into course/.
-    shutil.copytree(COURSE, tmp_path / "course")
-    with running_lab(tmp_path / "course") as base:
+    with running_lab(tmp_path / "work") as base:  # make lab copies the release there
         open_and_run(page, base, RELEASE_NOTEBOOK)
         try:
             move_gain_slider(page, ".jp-Notebook", "explorer_lab")
+            check_labels_read_in_full(page, ".jp-Notebook", "explorer_lab")
         finally:
             page.screenshot(path=str(output_dir / "explorer_lab_last.png"))
         text = page.locator(".jp-Notebook").inner_text()
