@@ -9,7 +9,7 @@ import re
 import time
 
 import pytest
-from conftest import COURSE, LAB_TOKEN, OUTPUT, notebooks, open_and_run, page, running_lab  # noqa: F401 (fixture)
+from conftest import COURSE, LAB_TOKEN, OUTPUT, notebooks, open_and_run, running_lab
 
 # What a learner must not meet: nbgrader's instructor tools, the exchange they need, JupyterLab's news.
 INSTRUCTOR_TOOLS = ["Formgrader", "Create Assignment", "Course List", "Assignment List", "Nbgrader"]

@@ -82,6 +82,22 @@ def test_mistake_fails_its_own_test_with_its_own_hint(name, mistake, reference_r
     assert not wrongly, f"cells that do not use {mistake.function} fail too: {sorted(wrongly)}"
 
 
+FORWARD_CASES = [(name, mistake) for name, mistake in CASES if not mistake.function.endswith("_backward")]
+
+
+@pytest.mark.parametrize(("name", "mistake"), FORWARD_CASES, ids=[f"{m.function}: {m.name}" for _, m in FORWARD_CASES])
+def test_gradient_checks_blame_a_broken_forward_pass_not_the_backward(name, mistake):
+    """A mistake in a forward function can fail the gradient checks that run through it (they differentiate the
+    learner's own forward pass); their message then says to fix that function first, not the backward pass."""
+    catalogue = catalogues()[name]
+    results = run_cells(SOLUTIONS / catalogue.notebook, mistake)
+    for cell, error in results.items():
+        if error and "The gradient check fails" in error:
+            assert f"Fix {mistake.function}" in error or f", {mistake.function}" in error or (
+                f" and {mistake.function} first" in error), f"{cell}: {error}"
+            assert "chain rule" not in error, f"{cell}: {error}"
+
+
 @pytest.mark.parametrize(("name", "mistake"), CASES, ids=[f"{m.function}: {m.name}" for _, m in CASES])
 def test_the_graders_recheck_takes_no_point_that_a_mistake_earns(name, mistake):
     """autograder.verify re-checks passed cells on fresh inputs: it must agree with every cell a mutant passes,

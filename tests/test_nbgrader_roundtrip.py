@@ -156,6 +156,8 @@ def test_feedback_shows_the_named_mistake(graded, assignment):
         assert _shown(mistake.name, carol) and _shown(mistake.hint, carol)
     else:
         assert "Return the mean of the squared errors, without np.sqrt." in carol
+    # the failure reads as the learner's message, as in JupyterLab: no frames of rnnlab, no traceback
+    assert "Test failed:" in carol and "rnnlab/testing.py" not in carol and "CheckFailed(" not in carol
 
 
 def test_export_has_a_row_per_learner_and_assignment(graded):

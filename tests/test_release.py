@@ -114,6 +114,29 @@ def test_graded_cells_follow_the_course_style(relative):
             )
 
 
+@pytest.mark.parametrize("relative", SOURCE_NOTEBOOKS, ids=str)
+def test_run_all_goes_past_every_failure(relative):
+    """Every test cell carries the raises-exception tag (JupyterLab's Run All and nbclient go on past it), and every
+    other cell that calls a graded function runs it inside ``with demo(...)``, naming the functions it uses."""
+    cells = read_notebook(SOLUTIONS / relative)["cells"]
+    graded = {node.name for cell in cells if nbgrader_meta(cell).get("solution") and cell["cell_type"] == "code"
+              for node in ast.parse(source(cell)).body if isinstance(node, ast.FunctionDef)}
+    for cell in cells:
+        meta, text = nbgrader_meta(cell), source(cell)
+        if cell["cell_type"] != "code" or meta.get("solution"):
+            continue
+        if meta.get("grade"):
+            assert "raises-exception" in cell["metadata"].get("tags", []), f"{meta['grade_id']}: tag it raises-exception"
+            continue
+        called = {node.func.id for node in ast.walk(ast.parse(text))
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in graded}
+        if called:
+            head = re.match(r"with demo\(([^)]*)\):\n", text)
+            assert head, f"{text[:60]!r} calls {sorted(called)}: run it inside `with demo(...)`"
+            named = set(re.findall(r'"(\w+)"', head.group(1)))
+            assert called <= named, f"{text[:60]!r}: demo(...) should name {sorted(called - named)}"
+
+
 def _assert_same_reference(stored, computed, where="", rounding_growth=1.0):
     """Same structure, names and hints; numbers equal to within rounding across BLAS builds (times its growth)."""
     if isinstance(computed, dict):

@@ -267,3 +267,140 @@ def test_check_gradients_match_names_the_wrong_gradient():
         check_gradients_match(_affine, backward, dict(x=rng.normal(size=(3, 4)), w=rng.normal(size=(4, 2)),
                                                       b=rng.normal(size=2)))
     assert "dx (" not in str(info.value) and "db (" not in str(info.value)
+
+
+# What a learner sees: the message alone, gradient checks that reason, demos that say what to finish ---------
+
+from rnnlab.testing import WorkedExample, demo, failing  # noqa: E402
+
+
+def test_a_failed_check_renders_as_its_message_alone():
+    """IPython (and so nbgrader's feedback) shows _render_traceback_'s lines instead of a traceback."""
+    with pytest.raises(CheckFailed) as info:
+        check_close("next_h", np.array([1.0, 2.0]), np.array([1.0, 3.0]), hint="Add b.")
+    lines = info.value._render_traceback_()
+    assert lines[0].endswith("next_h is not right yet: 1 of 2 value(s) differ from the expected ones.")
+    assert "Test failed:" in lines[0] and lines[-1] == "Hint: Add b."
+    assert "\n".join(lines).count("\n") == str(info.value).count("\n")
+
+
+def _notebook(code):
+    """Run code as a notebook cell runs it (module __main__); return its namespace."""
+    namespace = {"__name__": "__main__"}
+    exec(compile(code, "<cell>", "exec"), namespace)
+    return namespace
+
+
+LEARNER = '''
+import numpy as np
+
+def scale(x, w):
+    return x * w
+
+def layer_forward(x, w):
+    return scale(x, w).sum(axis=1), (x, w)
+
+def layer_backward(dout, cache):
+    x, w = cache
+    return dout[:, None] * w, (dout[:, None] * x).sum(axis=0)
+'''
+
+
+def test_gradient_check_blames_a_forward_pass_that_fails_its_example(stored_examples):
+    ns = _notebook(LEARNER + "\ndef scale(x, w):\n    return x * w ** 2\n")  # wrong forward, unchanged backward
+    with pytest.raises(CheckFailed):  # the worked example of scale fails first, as in the notebook
+        check_outputs(WorkedExample("scale", inputs={}, expected={"out": np.ones(2)}, mistakes={}), out=np.zeros(2))
+    assert failing("scale", "layer_forward") == ["scale"]
+    rng = np.random.default_rng(0)
+    with pytest.raises(CheckFailed) as info:
+        check_gradients_match(ns["layer_forward"], ns["layer_backward"], dict(x=rng.normal(size=(3, 2)), w=rng.normal(size=2)))
+    message = str(info.value)
+    assert "Fix scale first: its worked example fails above" in message and "layer_forward" in message
+    assert "chain rule" not in message
+
+
+def test_gradient_check_without_a_failing_forward_blames_the_backward(stored_examples):
+    ns = _notebook(LEARNER + "\ndef layer_backward(dout, cache):\n    x, w = cache\n    return dout[:, None] * w, 2 * (dout[:, None] * x).sum(axis=0)\n")
+    rng = np.random.default_rng(0)
+    with pytest.raises(CheckFailed) as info:
+        check_gradients_match(ns["layer_forward"], ns["layer_backward"], dict(x=rng.normal(size=(3, 2)), w=rng.normal(size=2)))
+    assert "Fix" not in str(info.value) and "chain rule" in str(info.value) and "dw (" in str(info.value)
+    assert failing("layer_backward") == ["layer_backward"]
+
+
+def test_gradient_check_says_when_a_gradient_is_all_zeros_or_misshapen(stored_examples):
+    ns = _notebook(LEARNER + "\ndef layer_backward(dout, cache):\n    x, w = cache\n    return np.zeros_like(x), np.zeros((2, 1))\n")
+    rng = np.random.default_rng(0)
+    with pytest.raises(CheckFailed) as info:
+        check_gradients_match(ns["layer_forward"], ns["layer_backward"], dict(x=rng.normal(size=(3, 2)), w=rng.normal(size=2)))
+    message = str(info.value)
+    assert "dx is all zeros, but the loss does change with x" in message
+    assert "dw has shape (2, 1), but w has shape (2,)" in message and "chain rule" not in message
+
+
+def test_load_examples_forgets_earlier_failures(tmp_path, stored_examples):
+    with pytest.raises(CheckFailed):
+        check_outputs(stored_examples["step"], out=np.zeros((1, 2)), grad=np.array([1.0]))
+    assert failing("step") == ["step"]
+    check_outputs(stored_examples["step"], out=np.array([[3.0, 4.0]]), grad=np.array([1.0]))
+    assert failing("step") == []
+    with pytest.raises(CheckFailed):
+        check_outputs(stored_examples["step"], out=np.zeros((1, 2)), grad=np.array([1.0]))
+    (tmp_path / "again.json").write_text("{}")
+    load_examples(tmp_path / "again.json")
+    assert failing("step") == []
+
+
+def test_an_unwritten_function_is_not_a_failing_one():
+    ns = _notebook(LEARNER + "\ndef layer_backward(dout, cache):\n    raise NotImplementedError()\n")
+    with pytest.raises(NotImplementedError):
+        check_gradients_match(ns["layer_forward"], ns["layer_backward"], dict(x=np.ones((2, 2)), w=np.ones(2)))
+    assert failing("layer_backward") == []
+
+
+DEMO = '''
+from rnnlab.testing import demo
+
+def unfinished(x):
+    raise NotImplementedError()
+
+def uses_unfinished(x):
+    return unfinished(x) + 1
+
+def broken(x):
+    return np.ones(3) @ np.ones(2)
+
+with demo("uses_unfinished"):
+    print(uses_unfinished(1))
+with demo("broken"):
+    broken(1)
+with demo("scale"):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    ax.semilogy([0.0, 0.0], [0.0, 0.0])
+    fig.canvas.draw()
+with demo("scale"):
+    print("picture of", scale(np.ones(2), 2.0))
+'''
+
+
+def test_demo_says_in_one_line_which_function_to_finish(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _notebook(LEARNER + DEMO)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "This cell needs unfinished, which is not written yet: finish it above, then run this cell again."
+    assert lines[1].startswith("This cell stopped because your broken raised ValueError: matmul")
+    assert lines[2].startswith("This cell could not use what scale gave (UserWarning: Data has no positive values")
+    assert lines[3:] == ["picture of [2. 2.]"]  # a demo whose functions work prints only its own output
+
+
+def test_demo_warns_before_using_a_function_that_failed_its_test(capsys, stored_examples):
+    with pytest.raises(CheckFailed):
+        check_outputs(stored_examples["step"], out=np.zeros((1, 2)), grad=np.array([1.0]))
+    with demo("step", "other"):
+        print("drawn anyway")
+    assert capsys.readouterr().out.splitlines() == [
+        "Note: step failed its test above, so what follows shows what your code does now, not what the text describes.",
+        "drawn anyway"]

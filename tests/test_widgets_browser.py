@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from conftest import CHROMIUM, COURSE, OUTPUT, open_and_run, page, running_lab, running_make  # noqa: F401 (page is a fixture)
+from conftest import CHROMIUM, COURSE, OUTPUT, open_and_run, running_lab, running_make
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: make test installs it")
 pytestmark = pytest.mark.skipif(
