@@ -261,7 +261,8 @@ def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
     if broken_forward:
         message += (
             f"\nFix {_and(broken_forward)} first: "
-            f"{'its worked example fails' if len(broken_forward) == 1 else 'their worked examples fail'} above. This check compares {backward.__name__} with finite differences of your "
+            f"{'its worked example fails' if len(broken_forward) == 1 else 'their worked examples fail'} above. "
+            f"This check compares {backward.__name__} with finite differences of your "
             f"{forward.__name__}, so it cannot pass while the forward pass is wrong; your backward pass may be right."
         )
     for name in shapes:
