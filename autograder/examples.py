@@ -11,6 +11,7 @@ nbgrader copies that file into the release; test cells read it with
 """
 
 import ast
+import contextlib
 import importlib
 import json
 import pkgutil
@@ -60,6 +61,9 @@ class Catalogue:
     examples: list
     mistakes: list = field(default_factory=list)
     probes: dict = field(default_factory=dict)  # test cell grade_id -> its own re-checks (autograder.verify)
+    # earlier assignments whose notebooks this one reads (rnnlab.earlier): the grader gives the kernel the same
+    # learner's submissions of them, in folders next to this one
+    earlier: tuple = ()
 
     def uses(self, function):
         """``function`` and everything it depends on, transitively."""
@@ -115,6 +119,12 @@ def solution_namespace(notebook, mistake=None):
     holding its functions, optionally with one mistake made.
     """
     namespace = {"__name__": "__notebook__"}
+    with contextlib.chdir(Path(notebook).parent):  # as the kernel runs: rnnlab.earlier reads ../<assignment>/
+        _run_solution_cells(notebook, mistake, namespace)
+    return namespace
+
+
+def _run_solution_cells(notebook, mistake, namespace):
     for cell in _cells(notebook):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         code = _text(cell)
@@ -126,7 +136,6 @@ def solution_namespace(notebook, mistake=None):
             exec(compile(code, f"<{meta['grade_id']}>", "exec"), namespace)
         else:
             exec(compile(_imports(code), "<notebook cell>", "exec"), namespace)
-    return namespace
 
 
 def _tolist(value):

@@ -178,11 +178,13 @@ def _probe_cell(nb, workdir, catalogue, reference):
     return cell, tasks, answer_path, canary
 
 
-def execute_notebook(path, assignment_dir, timeout, slot=None, source=None):
+def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earlier=None):
     """
     Run the cleaned notebook at ``path`` sandboxed, in a temporary copy of the assignment's
     files, re-check its passed test cells (when ``source``, the source notebook, has a
-    catalogue), and write it back executed. Returns (problem, seconds).
+    catalogue), and write it back executed. ``earlier`` maps other assignments to the files
+    this notebook may read from them (the same learner's submissions, rnnlab.earlier): they
+    are copied into folders next to the assignment's, inside the sandbox. Returns (problem, seconds).
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
@@ -192,14 +194,21 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None):
     slot = _worker_slot() if slot is None else slot
     start = time.perf_counter()
     nb = nbformat.read(path, as_version=4)
-    workdir = tempfile.mkdtemp(prefix="rnnlab-grade-")
+    job = tempfile.mkdtemp(prefix="rnnlab-grade-")
+    workdir = os.path.join(job, Path(assignment_dir).name)
     try:
+        os.mkdir(workdir)
         for item in Path(assignment_dir).iterdir():
             if item.is_file() and item.suffix != ".ipynb":
                 shutil.copy(item, workdir)
+        for other, files in (earlier or {}).items():
+            os.mkdir(os.path.join(job, other))
+            for file in files:
+                shutil.copy(file, os.path.join(job, other))
         # nbconvert re-reads its settings from the config at every run, so they go there
         config = load_config(**{
-            "Execute.kernel_manager_class": type("SlotKernelManager", (SandboxedKernelManager,), {"slot": slot or 0}),
+            "Execute.kernel_manager_class": type("SlotKernelManager", (SandboxedKernelManager,),
+                                                 {"slot": slot or 0, "root": job}),
             "Execute.timeout": timeout,
             # as nbgrader: a cell over its time is interrupted, gets a CellTimeoutError and the notebook goes on;
             # a kernel that ignores the interrupt stops the notebook (see _mark_unrun_cells)
@@ -224,7 +233,7 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None):
         _cap_outputs(nb)
         nbformat.write(nb, path)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(job, ignore_errors=True)
     return problem, time.perf_counter() - start
 
 
@@ -330,7 +339,9 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print, sc
                     continue
                 # 2. execute in parallel
                 source = Path(coursedir.root) / coursedir.source_directory / assignment / f"{notebook}.ipynb"
-                futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source))] = (result, path)
+                earlier = _earlier_files(coursedir, student, source)
+                futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source),
+                                    earlier)] = (result, path)
         for future in concurrent.futures.as_completed(futures):
             result, path = futures[future]
             try:
@@ -349,6 +360,25 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print, sc
                 progress(f"[{done}/{len(futures)}] {result.student}/{result.assignment}: "
                          f"{result.score:g}/{result.max_score:g}{status}")
     return list(results.values())
+
+
+def _earlier_files(coursedir, student, source):
+    """
+    For a notebook that reads earlier assignments (its catalogue's ``earlier``): {assignment: files}, the
+    learner's own submitted notebooks of them and their worked examples. Nobody else's files; a missing
+    submission is left out, and the cells that need it fail with rnnlab.earlier's message.
+    """
+    from autograder.examples import catalogues
+
+    relative = "/".join(Path(source).parts[-2:])
+    wanted = next((c.earlier for c in catalogues().values() if c.notebook == relative), ())
+    root = Path(coursedir.root)
+    found = {}
+    for other in wanted:
+        files = sorted((root / coursedir.submitted_directory / student / other).glob("*.ipynb"))
+        files += sorted((root / coursedir.source_directory / other).glob("reference.json"))
+        found[other] = [str(file) for file in files]
+    return found
 
 
 @contextlib.contextmanager

@@ -72,12 +72,13 @@ def _readable_roots():
     return kept
 
 
-def wrap_command(command, workdir, slot=0, limits=Limits()):
+def wrap_command(command, workdir, slot=0, limits=Limits(), root=None):
     """
-    The command that runs ``command`` (a list) sandboxed, with ``workdir`` as its only
-    writable folder. Without bubblewrap: rlimits only.
+    The command that runs ``command`` (a list) sandboxed in ``workdir``, with ``root`` (default:
+    ``workdir`` itself; a folder holding it) as its only writable folder. Without bubblewrap: rlimits only.
     """
     workdir = os.path.realpath(workdir)
+    bound = os.path.realpath(root or workdir)
     limit_args = [
         "prlimit",
         f"--as={limits.memory_bytes}",
@@ -93,21 +94,21 @@ def wrap_command(command, workdir, slot=0, limits=Limits()):
     args = [bwrap_path(), "--die-with-parent", "--unshare-net", "--unshare-pid",
             "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev"]
     made = {"/"}
-    for path in _readable_roots() + [workdir]:
+    for path in _readable_roots() + [bound]:
         parts = Path(path).parts
         for depth in range(2, len(parts)):
             parent = str(Path(*parts[:depth]))
             if parent not in made:
                 args += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-        if path == workdir:
+        if path == bound:
             args += ["--bind", path, path]
         elif os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
         else:
             args += ["--ro-bind", path, path]
         made.add(path)
-    args += ["--perms", "1777", "--tmpfs", "/tmp"] if not workdir.startswith("/tmp/") else []
+    args += ["--perms", "1777", "--tmpfs", "/tmp"] if not bound.startswith("/tmp/") else []
     args += ["--chdir", workdir]
     args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all", "--"]
@@ -134,6 +135,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     slot = 0
     limits = Limits()
+    root = None  # the folder to make writable, when it holds more than the kernel's working folder
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -145,11 +147,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = os.path.join(workdir, ".kernel-connection.json")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         os.chmod(self.connection_file, 0o644)
-        prepare_workdir(workdir, self.slot)
+        prepare_workdir(self.root or workdir, self.slot)
         env = {key: value for key, value in kw.get("env", os.environ).items()
                if key in ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
         env.update(HOME=workdir, MPLCONFIGDIR=workdir, MPLBACKEND="module://matplotlib_inline.backend_inline",
                    PYTHONNOUSERSITE="1", OPENBLAS_NUM_THREADS="1",
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         kw["env"] = env
-        return wrap_command(kernel_cmd, workdir, self.slot, self.limits), kw
+        return wrap_command(kernel_cmd, workdir, self.slot, self.limits, self.root), kw

@@ -41,7 +41,7 @@ class Probe:
     and returns named outputs; for ``gradients``, ``forward``/``backward`` name the functions.
     """
 
-    kind: str  # "values" | "shapes" | "gradients"
+    kind: str  # "values" | "shapes" | "gradients" | "outcome"
     describe: str  # what is called, for the learner: "rnn_step_forward on new inputs"
     inputs: object
     run: object = None
@@ -49,6 +49,9 @@ class Probe:
     backward: str = ""
     rtol: float = RTOL
     atol: float = ATOL
+    # for ``outcome``: check(inputs, outputs) -> "" or a reason, judged here without a reference (a trained
+    # model's predictions on inputs drawn here, e.g. its error on new sequences must be below a bound)
+    check: object = None
 
 
 @dataclass
@@ -226,6 +229,10 @@ def judge(task, arrays, errors, reference):
             if not gradient_error(grad, numeric.reshape(value.shape)) < DEFAULT_THRESHOLD:
                 return f"{probe.describe}: d{name} does not agree with finite differences"
         return ""
+    if probe.kind == "outcome":
+        prefix = f"{task.key}/"
+        outputs = {name[len(prefix):]: value for name, value in arrays.items() if name.startswith(prefix)}
+        return probe.check(task.inputs, outputs)
     expected = probe.run(reference, **{name: value.copy() for name, value in task.inputs.items()})
     for name, value in expected.items():
         value = np.asarray(value, dtype=np.float64)

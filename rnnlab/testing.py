@@ -42,6 +42,13 @@ class CheckFailed(AssertionError):
         return [f"\x1b[1;31mTest failed:\x1b[0m {first}", *rest]
 
 
+class EarlierWorkError(CheckFailed):
+    """A function from an earlier notebook (rnnlab.earlier) that cannot be used yet; the message says which and why."""
+
+    def _render_traceback_(self):
+        return [f"\x1b[1;31mNot yet:\x1b[0m {self}"]
+
+
 # Function name -> did its latest worked example / gradient check pass, in this kernel (since load_examples).
 _passed = {}
 
@@ -133,7 +140,10 @@ def match_mistake(actual, mistakes, rtol=RTOL, atol=ATOL):
         return None
     for mistake in mistakes:
         wrong = np.asarray(mistake.output, dtype=np.float64)
-        if _close(array, wrong, rtol, atol):
+        # a mistake can give NaN or inf (an overflow): the same non-finite values in the same places match it
+        finite = np.isfinite(wrong)
+        if array.shape == wrong.shape and np.array_equal(np.isfinite(array), finite) and np.all(
+                array[~finite].astype(str) == wrong[~finite].astype(str)) and _close(array[finite], wrong[finite], rtol, atol):
             return mistake
     return None
 
@@ -333,6 +343,8 @@ def _demo_failure(error, uses):
     if isinstance(error, NotImplementedError):
         name = raised_in or _and(uses)
         return f"This cell needs {name}, which is not written yet: finish it above, then run this cell again."
+    if isinstance(error, EarlierWorkError):
+        return f"This cell needs {str(error)[0].lower()}{str(error)[1:]}"
     what = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
     if raised_in:
         return f"This cell stopped because your {raised_in} raised {what}. Fix it (its tests above help), then run this cell again."

@@ -3,7 +3,10 @@ fails its own test cell with its own name and hint, and fails no cell that does 
 depend on the broken function.
 
 The notebook's cells, hidden tests included, run in this process (not in a kernel), in
-order, as nbgrader runs them when grading; a failing cell does not stop the next.
+order, as nbgrader runs them when grading; a failing cell does not stop the next. Cells
+tagged ``experiment`` (05's training runs and the checks of their outcomes) are left out:
+they use every function at once and take seconds each, so they run once per notebook
+(tests/test_notebooks.py, the grading tests), never once per mutant.
 """
 
 import contextlib
@@ -38,8 +41,8 @@ def run_notebook(notebook, mistake=None):
     with contextlib.chdir(notebook.parent), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. "FigureCanvasAgg is non-interactive" from plt.show()
         for cell in read_notebook(notebook)["cells"]:
-            if cell["cell_type"] != "code":
-                continue
+            if cell["cell_type"] != "code" or "experiment" in cell["metadata"].get("tags", []):
+                continue  # training runs and their outcome checks: run once, by test_notebooks and the grading tests
             meta = nbgrader_meta(cell)
             code = source(cell)
             if mistake is not None and meta.get("grade_id") == mistake.function:

@@ -121,6 +121,20 @@ def test_run_all_goes_past_every_failure(relative):
     cells = read_notebook(SOLUTIONS / relative)["cells"]
     graded = {node.name for cell in cells if nbgrader_meta(cell).get("solution") and cell["cell_type"] == "code"
               for node in ast.parse(source(cell)).body if isinstance(node, ast.FunctionDef)}
+    def calls(tree):
+        return {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+
+    # the notebook's other functions (helpers, model code) and the graded ones they reach, directly or not
+    helpers = {node.name: calls(node) for cell in cells if cell["cell_type"] == "code"
+               and not nbgrader_meta(cell).get("solution") for node in ast.parse(source(cell)).body
+               if isinstance(node, ast.FunctionDef)}
+
+    def reached(names, seen=()):
+        found = names & graded
+        for name in names & set(helpers) - set(seen):
+            found |= reached(helpers[name], {*seen, name})
+        return found
+
     for cell in cells:
         meta, text = nbgrader_meta(cell), source(cell)
         if cell["cell_type"] != "code" or meta.get("solution"):
@@ -128,8 +142,9 @@ def test_run_all_goes_past_every_failure(relative):
         if meta.get("grade"):
             assert "raises-exception" in cell["metadata"].get("tags", []), f"{meta['grade_id']}: tag it raises-exception"
             continue
-        called = {node.func.id for node in ast.walk(ast.parse(text))
-                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in graded}
+        # what the cell runs: its statements outside function definitions (a definition runs nothing)
+        statements = [node for node in ast.parse(text).body if not isinstance(node, ast.FunctionDef)]
+        called = reached(set().union(*(calls(node) for node in statements)) if statements else set())
         if called:
             head = re.match(r"with demo\(([^)]*)\):\n", text)
             assert head, f"{text[:60]!r} calls {sorted(called)}: run it inside `with demo(...)`"

@@ -1,0 +1,168 @@
+"""
+Use the functions you wrote in an earlier notebook, from your own copy of it.
+
+Notebook 05 trains the cells you built in 01, 03 and 04. It does not import them from
+``rnnlab`` (which holds no answers): it reads them out of your own notebooks, next to
+this one, the way you left them::
+
+    from rnnlab.earlier import load
+
+    lstm = load("03_lstm", "lstm_forward", "lstm_backward")
+    h, cache = lstm.lstm_forward(x, h0, Wx, Wh, b)
+
+Only the ``import`` lines and the ``def`` blocks of your earlier notebook are run; its
+tests, pictures and demos are not. Each function is then checked once against its own
+notebook's worked example (``reference.json``, the one its test cell used). A function
+that is missing, not written yet, raises an error or gives other numbers is replaced by a
+stand-in that stops any cell using it with one line saying what to finish, for example
+"notebook 03's lstm_backward does not match its worked example yet (dWx differs):
+finish it in 03_lstm.ipynb first, its tests show what to fix."
+"""
+
+import ast
+import json
+import types
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.testing import EarlierWorkError
+
+# as the test cells compare (rnnlab.testing), a little looser: another machine, another summation order
+RTOL, ATOL = 1e-6, 1e-9
+
+
+def _unfinished(message):
+    def stand_in(*args, **kwargs):
+        raise EarlierWorkError(message)
+
+    return stand_in
+
+
+def _definitions(notebook):
+    """
+    The imports and function definitions of a notebook's code cells, as one module, skipping
+    test cells (nbgrader's graded, read-only cells) and any cell that does not parse.
+    Returns (module, [problems]).
+    """
+    module = ast.Module(body=[], type_ignores=[])
+    problems = []
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            continue  # a test cell: never run here
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as error:
+            problems.append(f"cell {index + 1} has a syntax error (line {error.lineno}: {error.msg})")
+            continue
+        keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+        module.body += [node for node in tree.body if isinstance(node, keep)]
+    return module, problems
+
+
+def _namespace(module, label):
+    """Run the imports and definitions one by one: a failing import loses only itself."""
+    namespace = {"__name__": f"earlier_{label}"}
+    for node in module.body:
+        try:
+            exec(compile(ast.Module(body=[node], type_ignores=[]), f"<notebook {label}>", "exec"), namespace)
+        except Exception:  # noqa: BLE001 - e.g. an import the learner misspelled; the functions that need it fail their check
+            pass
+    return namespace
+
+
+def _call(name, function, namespace, inputs):
+    """Call ``function`` on a worked example's inputs as its test cell did; return its outputs in order."""
+    inputs = {key: value.copy() for key, value in inputs.items()}
+    if name == "clip_gradients":
+        max_norm = float(inputs.pop("max_norm"))
+        grads = {key: value.copy() for key, value in inputs.items()}
+        clipped, total_norm = function(grads, max_norm)
+        return [total_norm, *(clipped[key] for key in inputs), *grads.values()]  # and the inputs left as they were
+    if name.endswith("_backward"):
+        forward = namespace[name.replace("_backward", "_forward")]
+        douts = [inputs.pop(key) for key in [k for k in inputs if k.startswith("d")]]
+        cache = forward(**inputs)[-1]
+        return list(function(*douts, cache))
+    result = function(**inputs)
+    return list(result) if isinstance(result, tuple) else [result]
+
+
+def _check(name, function, namespace, example):
+    """"" when ``function`` gives its worked example's outputs, else what went wrong, for the learner."""
+    expected = list(example["expected"].items())
+    try:
+        with np.errstate(all="ignore"):
+            outputs = _call(name, function, namespace, {k: np.array(v, dtype=np.float64)
+                                                        for k, v in example["inputs"].items()})
+    except NotImplementedError:
+        return "is not written yet"
+    except EarlierWorkError as error:
+        return f"cannot run yet: {error}"
+    except Exception as error:  # noqa: BLE001 - any error becomes one line
+        text = str(error).splitlines()[0] if str(error) else ""
+        return f"raised {type(error).__name__}{': ' + text if text else ''}"
+    for (output, value), actual in zip(expected, outputs):
+        value = np.array(value, dtype=np.float64)
+        try:
+            actual = np.asarray(actual, dtype=np.float64)
+        except (TypeError, ValueError):
+            return f"does not match its worked example yet ({output} is not an array of numbers)"
+        if actual.shape != value.shape:
+            return f"does not match its worked example yet ({output} has shape {actual.shape}, not {value.shape})"
+        if not np.allclose(actual, value, rtol=RTOL, atol=ATOL):
+            return f"does not match its worked example yet ({output} differs)"
+    if len(outputs) < len(expected):
+        return f"does not match its worked example yet (it returns {len(outputs)} values, not {len(expected)})"
+    return ""
+
+
+def load(assignment, *names, folder=".."):
+    """
+    The functions ``names`` from your own notebook ``<folder>/<assignment>/<assignment>.ipynb``.
+
+    Inputs:
+    - assignment: The earlier notebook's folder name, e.g. "03_lstm"
+    - names: The functions to take from it, e.g. "lstm_forward", "lstm_backward"
+    - folder: Where the notebooks' folders are (default: next to this notebook's folder)
+
+    Returns:
+    - functions: A namespace with one attribute per name (``functions.lstm_forward``). A function
+      that passes its worked example is your own function, unchanged; one that does not is a
+      stand-in raising :class:`EarlierWorkError` with the reason, so only the cells that use it stop.
+    """
+    number = assignment.split("_")[0]
+    path = Path(folder) / assignment / f"{assignment}.ipynb"
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        reason = f"is needed here, but {path} is not there: put notebook {number} back next to this one"
+        return types.SimpleNamespace(**{name: _unfinished(f"notebook {number}'s {name} {reason}") for name in names})
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        reason = f"cannot be read: {path} is not a notebook file ({type(error).__name__}); open it in JupyterLab and save it again"
+        return types.SimpleNamespace(**{name: _unfinished(f"notebook {number}'s {name} {reason}") for name in names})
+    module, problems = _definitions(notebook)
+    namespace = _namespace(module, assignment)
+    try:
+        examples = json.loads((path.parent / "reference.json").read_text())
+    except (OSError, ValueError):
+        examples = {}
+    found = {}
+    for name in names:
+        function = namespace.get(name)
+        if not callable(function):
+            why = f" ({'; '.join(problems)})" if problems else ""
+            reason = f"is not defined in {path.name}{why}"
+        else:
+            reason = _check(name, function, namespace, examples[name]) if name in examples else ""
+        if reason:
+            found[name] = _unfinished(f"notebook {number}'s {name} {reason}: finish it in {path.name} first, "
+                                      "its tests there show what to fix.")
+        else:
+            found[name] = function
+    return types.SimpleNamespace(**found)
