@@ -143,13 +143,17 @@ def test_run_all_goes_past_every_failure(relative):
             assert "raises-exception" in cell["metadata"].get("tags", []), f"{meta['grade_id']}: tag it raises-exception"
             continue
         # what the cell runs: its statements outside function definitions (a definition runs nothing)
-        statements = [node for node in ast.parse(text).body if not isinstance(node, ast.FunctionDef)]
-        called = reached(set().union(*(calls(node) for node in statements)) if statements else set())
-        if called:
-            head = re.match(r"with demo\(([^)]*)\):\n", text)
-            assert head, f"{text[:60]!r} calls {sorted(called)}: run it inside `with demo(...)`"
-            named = set(re.findall(r'"(\w+)"', head.group(1)))
-            assert called <= named, f"{text[:60]!r}: demo(...) should name {sorted(called - named)}"
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef):
+                continue
+            called = reached(calls(node))
+            if not called:
+                continue
+            head = node.items[0].context_expr if isinstance(node, ast.With) else None
+            assert isinstance(head, ast.Call) and getattr(head.func, "id", "") == "demo", (
+                f"{ast.unparse(node)[:60]!r} calls {sorted(called)}: run it inside `with demo(...)`")
+            named = {arg.value for arg in head.args if isinstance(arg, ast.Constant)}
+            assert called <= named, f"{ast.unparse(node)[:60]!r}: demo(...) should name {sorted(called - named)}"
 
 
 def _assert_same_reference(stored, computed, where="", rounding_growth=1.0):
@@ -165,7 +169,8 @@ def _assert_same_reference(stored, computed, where="", rounding_growth=1.0):
     elif isinstance(computed, str):
         assert stored == computed, f"{where}: {stored!r} != {computed!r}"
     else:
-        assert np.allclose(stored, computed, rtol=1e-12 * rounding_growth, atol=1e-14 * rounding_growth), (
+        assert np.allclose(stored, computed, rtol=1e-12 * rounding_growth, atol=1e-14 * rounding_growth,
+                           equal_nan=True), (
             f"{where}: numbers differ")
 
 
