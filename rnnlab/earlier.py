@@ -32,9 +32,9 @@ from rnnlab.testing import EarlierWorkError
 RTOL, ATOL = 1e-6, 1e-9
 
 
-def _unfinished(message):
+def _unfinished(label, reason, advice):
     def stand_in(*args, **kwargs):
-        raise EarlierWorkError(message)
+        raise EarlierWorkError(label, reason, advice)
 
     return stand_in
 
@@ -103,7 +103,7 @@ def _check(name, function, namespace, example):
     except NotImplementedError:
         return "is not written yet"
     except EarlierWorkError as error:
-        return f"cannot run yet: {error}"
+        return f"cannot run yet ({error.label} {error.reason})"
     except Exception as error:  # noqa: BLE001 - any error becomes one line
         text = str(error).splitlines()[0] if str(error) else ""
         return f"raised {type(error).__name__}{': ' + text if text else ''}"
@@ -138,20 +138,23 @@ def load(assignment, *names, folder=".."):
     """
     number = assignment.split("_")[0]
     path = Path(folder) / assignment / f"{assignment}.ipynb"
+    label = f"notebook {number}'s {{}}".format
     try:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        reason = f"is needed here, but {path} is not there: put notebook {number} back next to this one"
-        return types.SimpleNamespace(**{name: _unfinished(f"notebook {number}'s {name} {reason}") for name in names})
+        reason, advice = f"is in {path}, but that file is not there", f"put notebook {number} back next to this one"
+        return types.SimpleNamespace(**{name: _unfinished(label(name), reason, advice) for name in names})
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        reason = f"cannot be read: {path} is not a notebook file ({type(error).__name__}); open it in JupyterLab and save it again"
-        return types.SimpleNamespace(**{name: _unfinished(f"notebook {number}'s {name} {reason}") for name in names})
+        reason = f"cannot be read: {path} is not a notebook file ({type(error).__name__})"
+        advice = "open it in JupyterLab and save it again"
+        return types.SimpleNamespace(**{name: _unfinished(label(name), reason, advice) for name in names})
     module, problems = _definitions(notebook)
     namespace = _namespace(module, assignment)
     try:
         examples = json.loads((path.parent / "reference.json").read_text())
     except (OSError, ValueError):
         examples = {}
+    advice = f"finish it in {path.name} first, its tests there show what to fix"
     found = {}
     for name in names:
         function = namespace.get(name)
@@ -160,9 +163,5 @@ def load(assignment, *names, folder=".."):
             reason = f"is not defined in {path.name}{why}"
         else:
             reason = _check(name, function, namespace, examples[name]) if name in examples else ""
-        if reason:
-            found[name] = _unfinished(f"notebook {number}'s {name} {reason}: finish it in {path.name} first, "
-                                      "its tests there show what to fix.")
-        else:
-            found[name] = function
+        found[name] = _unfinished(label(name), reason, advice) if reason else function
     return types.SimpleNamespace(**found)

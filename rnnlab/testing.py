@@ -43,7 +43,17 @@ class CheckFailed(AssertionError):
 
 
 class EarlierWorkError(CheckFailed):
-    """A function from an earlier notebook (rnnlab.earlier) that cannot be used yet; the message says which and why."""
+    """
+    A function from an earlier notebook (rnnlab.earlier) that cannot be used yet: ``label`` names it
+    ("notebook 03's lstm_forward"), ``reason`` says why ("is not written yet"), ``advice`` what to do.
+    """
+
+    def __init__(self, label, reason, advice):
+        super().__init__(f"{label} {reason}: {advice}")
+        self.label, self.reason, self.advice = label, reason, advice
+
+    def __reduce__(self):
+        return type(self), (self.label, self.reason, self.advice)
 
     def _render_traceback_(self):
         return [f"\x1b[1;31mNot yet:\x1b[0m {self}"]
@@ -344,7 +354,7 @@ def _demo_failure(error, uses):
         name = raised_in or _and(uses)
         return f"This cell needs {name}, which is not written yet: finish it above, then run this cell again."
     if isinstance(error, EarlierWorkError):
-        return f"This cell needs {str(error)[0].lower()}{str(error)[1:]}"
+        return f"This cell needs {error.label}, which {error.reason}: {error.advice}"
     what = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
     if raised_in:
         return f"This cell stopped because your {raised_in} raised {what}. Fix it (its tests above help), then run this cell again."

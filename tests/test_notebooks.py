@@ -44,13 +44,18 @@ def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work
     assert code[-1].get("execution_count"), "Run All did not reach the last code cell"
     for cell, error in _errors(nb):
         assert "raises-exception" in cell.metadata.get("tags", [])
+        if "experiment" in cell.metadata.get("tags", []):  # 05: the check of a training run that could not run
+            assert error.ename == "AssertionError" and "did not finish: run it and read what it printed" in error.evalue
+            continue
         assert error.ename == "NotImplementedError", f"{cell.source[:80]!r} fails with {error.ename}: {error.evalue}"
     for cell in code:
-        if cell.source.startswith("with demo("):
+        if "with demo(" in cell.source:
             said = DEMO_MESSAGE.findall(_printed(cell))
             assert len(said) <= 1 and all(first == "This cell needs" for first, _, _ in said), _printed(cell)
-            assert not said or re.search(r"^This cell needs \w+, which is not written yet: finish it above, then run "
-                                         r"this cell again.$", _printed(cell), re.M)
+            # a function of this notebook, or (05) one of an earlier notebook, which is a stub in the release too
+            assert not said or re.search(r"^This cell needs (\w+, which is not written yet: finish it above, then run "
+                                         r"this cell again\.|notebook \d\d's \w+, which is not written yet: finish it "
+                                         r"in \w+\.ipynb first, its tests there show what to fix)$", _printed(cell), re.M)
 
 def test_a_failed_check_shows_its_message_and_no_frame_of_rnnlab(tmp_path):
     """In a kernel, a failing check's output is the learner-facing text alone: no traceback through rnnlab/."""
