@@ -14,7 +14,10 @@ Each test cell has probes (a :class:`Probe` list), chosen from its ``grade_id``
 - ``values``: the function's worked examples, on fresh inputs, give the reference outputs;
 - ``shapes`` (cells named ``*_shape`` or ``*_shapes``): the outputs have the reference shapes;
 - ``gradients`` (cells named ``*_gradcheck``): the backward pass agrees with centred finite
-  differences of the learner's own forward pass, computed here from the forward outputs.
+  differences of the learner's own forward pass, computed here from the forward outputs;
+- ``outcome`` (listed by the catalogue, e.g. 05's "your trained LSTM remembers"): the learner's
+  trained model predicts on inputs drawn here, and the catalogue's ``check`` judges the
+  predictions here, against targets the kernel never receives; no reference run is needed.
 
 A probe never asks more than its cell does (``tests/test_verify.py`` proves it on every
 known mistake), so an honest submission gets exactly the points nbgrader gives it.

@@ -387,11 +387,33 @@ def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
         folder = tmp_path / "autograder" / "submitted" / "alice" / assignment
         folder.mkdir(parents=True)
         shutil.copy(SOLUTIONS / assignment / f"{assignment}.ipynb", folder)
+    # 05 reads the learner's own earlier notebooks: erin left 03 untouched, frank submitted only 05
+    erin = {"01_rnn": SOLUTIONS, "02_vanishing_gradients": SOLUTIONS, "03_lstm": COURSE, "04_gru": SOLUTIONS}
+    for student, assignments_submitted in {"erin": {**erin, "05_training": SOLUTIONS},
+                                           "frank": {"05_training": SOLUTIONS}}.items():
+        for assignment, origin in assignments_submitted.items():
+            folder = tmp_path / "autograder" / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            shutil.copy(origin / assignment / f"{assignment}.ipynb", folder)
     config = grading.load_config(**{"CourseDirectory.root": str(tmp_path), "CourseDirectory.db_url": db,
                                     "CourseDirectory.source_directory": str(SOLUTIONS)})
     results = grading.grade(names, workers=2, timeout=60, config=config, progress=None)
     with Gradebook(db) as gradebook:
         autograded = {r.assignment: sum(c.max_score for c in gradebook.find_notebook(r.notebook, r.assignment).grade_cells
                                         if c.cell_type == "code") for r in results}
-    assert {r.assignment: r.score for r in results} == autograded
+    assert {r.assignment: r.score for r in results if r.student == "alice"} == autograded
     assert not any(r.problem for r in results)
+    assert {r.assignment for r in results if r.student == "erin"} == {*erin, "05_training"}
+
+    # without a finished 03 (erin) or any earlier notebook (frank), only the cells that train lose their points,
+    # each saying which earlier function to finish; 05's own functions keep theirs
+    training = next(r for r in results if r.student == "alice" and r.assignment == "05_training")
+    experiments = {"adding_problem_remembered", "names_beat_the_bigram", "forecast_beats_persistence"}
+    for student, said in [("erin", "notebook 03's lstm_forward, which is not written yet"),
+                          ("frank", "notebook 01's rnn_forward, which is in ../01_rnn/01_rnn.ipynb, but that file is not there")]:
+        result = next(r for r in results if r.student == student and r.assignment == "05_training")
+        lost = {cell for cell, score in result.cells.items() if score != training.cells[cell]}
+        assert lost == experiments
+        nb = read_notebook(tmp_path / "autograder" / "autograded" / student / "05_training" / "05_training.ipynb")
+        printed = "".join(o.get("text", "") for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
+        assert f"This cell needs {said}" in printed
