@@ -176,7 +176,8 @@ def kernel_cell(tasks_path, answer_path):
 def write_tasks(path, tasks, canary):
     """
     Pickle :func:`answer` and the tasks for the kernel, which cannot import the grader: everything
-    from ``autograder`` goes by value, and the probes without their input makers (inputs are drawn).
+    from ``autograder`` goes by value, and the probes without their input makers (inputs are drawn)
+    and outcome checks (they judge here).
     """
     import dataclasses
     import sys
@@ -186,7 +187,8 @@ def write_tasks(path, tasks, canary):
     for name, module in list(sys.modules.items()):
         if name == "autograder" or name.startswith("autograder."):
             cloudpickle.register_pickle_by_value(module)
-    shipped = [dataclasses.replace(task, probe=dataclasses.replace(task.probe, inputs=None)) for task in tasks]
+    # the kernel only calls: input makers and outcome checks (which may use the grader's caches) stay here
+    shipped = [dataclasses.replace(task, probe=dataclasses.replace(task.probe, inputs=None, check=None)) for task in tasks]
     with open(path, "wb") as handle:
         cloudpickle.dump((answer, shipped, canary), handle)
 

@@ -202,3 +202,49 @@ def test_init_params_sets_the_lstm_forget_gate_bias_only():
     params = ns()["init_params"]("lstm", 3, 4, 2, forget_bias=1.0)
     np.testing.assert_array_equal(params["b"], np.r_[np.zeros(4), np.ones(4), np.zeros(8)])
     assert not ns()["init_params"]("gru", 3, 4, 2)["b"].any()
+
+
+def test_the_outcome_rechecks_judge_predictions_not_the_kernels_word():
+    """05's re-checks judge a trained model's predictions on inputs the grader draws: a model that knows nothing fails,
+    one that does the task passes, and the targets are computed outside the kernel."""
+    from autograder.catalogue import training
+
+    rng = np.random.default_rng(10)
+    x = training._adding_inputs(rng)["x"]
+    truth = (x[:, :, 0] * x[:, :, 1]).sum(axis=1, keepdims=True)
+    assert training._adding_judge({"x": x}, {"lstm": truth, "gru": truth + 0.01}) == ""
+    assert "lstm" in training._adding_judge({"x": x}, {"lstm": np.ones_like(truth), "gru": truth})  # guessing the mean
+    assert "wrong shape" in training._adding_judge({"x": x}, {"lstm": truth[:, 0], "gru": truth})
+
+    inputs = training._names_inputs(rng)
+    _, vocab, bigram = training._names_split()
+    ids = inputs["x"].astype(int)
+    as_bigram = np.log(bigram[ids])  # (N, T, V): the bigram's own log-probabilities do not beat the bigram
+    assert "not below the bigram" in training._names_judge(inputs, {"lstm": as_bigram, "gru": as_bigram})
+    assert "add up to 1" in training._names_judge(inputs, {"lstm": np.zeros_like(as_bigram), "gru": as_bigram})
+
+    inputs = training._forecast_inputs(rng)
+    persistence = inputs["x"][:, -1]
+    assert "not below persistence" in training._forecast_judge(inputs, {"lstm": persistence, "gru": persistence})
+    _, y_check = training._forecast_windows()
+    right = y_check[inputs["rows"].astype(int)]
+    assert training._forecast_judge(inputs, {"lstm": right, "gru": right}) == ""
+
+
+def test_the_outcome_rechecks_reach_a_kernel_that_cannot_import_the_grader(tmp_path):
+    import subprocess
+    import sys
+
+    from autograder import verify
+    from autograder.catalogue.training import CATALOGUE
+
+    cells = ["adding_problem_remembered", "names_beat_the_bigram", "forecast_beats_persistence"]
+    tasks = [task for cell in verify.plan(CATALOGUE, cells, {}, np.random.default_rng(0)).values() for task in cell]
+    assert len(tasks) == 3 and all(task.probe.kind == "outcome" for task in tasks)
+    verify.write_tasks(tmp_path / "tasks.pkl", tasks, np.arange(3.0))
+    loaded = subprocess.run([sys.executable, "-c", (
+        "import pickle\nimport sys\n"
+        "sys.modules['autograder'] = None  # as in the sandbox: not importable\n"
+        f"answer, tasks, canary = pickle.load(open({str(tmp_path / 'tasks.pkl')!r}, 'rb'))\n"
+        "print(len(tasks), all(task.probe.check is None for task in tasks))")], capture_output=True, text=True)
+    assert loaded.stdout.split() == ["3", "True"], loaded.stderr
