@@ -415,5 +415,5 @@ def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
         lost = {cell for cell, score in result.cells.items() if score != training.cells[cell]}
         assert lost == experiments
         nb = read_notebook(tmp_path / "autograder" / "autograded" / student / "05_training" / "05_training.ipynb")
-        printed = "".join(o.get("text", "") for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
+        printed = "".join("".join(o["text"]) for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
         assert f"This cell needs {said}" in printed
