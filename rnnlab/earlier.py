@@ -56,13 +56,22 @@ def _definitions(notebook):
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(_python(source))
         except SyntaxError as error:
             problems.append(f"cell {index + 1} has a syntax error (line {error.lineno}: {error.msg})")
             continue
         keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
         module.body += [node for node in tree.body if isinstance(node, keep)]
     return module, problems
+
+
+def _python(source):
+    """A cell's code as plain Python: IPython's magics (``%matplotlib inline``, ``!pip ...``) become calls, which are skipped."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # outside Jupyter: a cell with a magic then counts as a syntax error
+        return source
+    return TransformerManager().transform_cell(source)
 
 
 def _namespace(module, label):

@@ -140,3 +140,12 @@ def test_a_test_cell_shows_the_message_without_a_traceback():
     error = EarlierWorkError("notebook 03's lstm_forward", "is not written yet", "finish it in 03_lstm.ipynb first")
     assert error._render_traceback_() == ["\x1b[1;31mNot yet:\x1b[0m notebook 03's lstm_forward is not written yet: "
                                           "finish it in 03_lstm.ipynb first"]
+
+
+def test_magics_in_an_earlier_notebook_are_skipped_not_fatal(tmp_path):
+    def make(nb):
+        first = next(cell for cell in nb["cells"] if cell["cell_type"] == "code")
+        first["source"] = "%matplotlib inline\n!echo hello\n" + source(first)  # the imports cell, with magics
+
+    functions = load("01_rnn", "rnn_forward", folder=_copy("01_rnn", tmp_path, make))
+    assert functions.rnn_forward.__name__ == "rnn_forward"
