@@ -99,13 +99,19 @@ def _adding_predictions(ns, x):
 def _adding_judge(inputs, outputs, bound=0.05):
     x = inputs["x"]
     y = (x[:, :, 0] * x[:, :, 1]).sum(axis=1, keepdims=True)  # the sum of the two marked numbers
+    return _each_mse_below(outputs, y, bound, "your trained {cell}'s predictions on new sequences",
+                           "your trained {cell} gives an MSE of {mse:.3f} on new sequences at T = 50, not below {bound}")
+
+
+def _each_mse_below(outputs, y, bound, what, too_high):
+    """"" when the LSTM's and the GRU's predictions have y's shape and an MSE below ``bound``, else why not."""
     for cell in ("lstm", "gru"):
         pred = outputs.get(cell)
         if pred is None or pred.shape != y.shape:
-            return f"your trained {cell}'s predictions on new sequences are missing or have the wrong shape"
+            return f"{what.format(cell=cell)} are missing or have the wrong shape"
         mse = float(np.mean((pred - y) ** 2))
         if not mse < bound:
-            return f"your trained {cell} gives an MSE of {mse:.3f} on new sequences at T = 50, not below {bound}"
+            return too_high.format(cell=cell, mse=mse, bound=bound)
     return ""
 
 
@@ -185,14 +191,8 @@ def _forecast_judge(inputs, outputs):
     rows = inputs["rows"].astype(int)
     x, y = x_check[rows], y_check[rows]
     persistence = float(np.mean((x[:, -1] - y) ** 2))
-    for cell in ("lstm", "gru"):
-        pred = outputs.get(cell)
-        if pred is None or pred.shape != y.shape:
-            return f"your {cell} forecast is missing or has the wrong shape"
-        mse = float(np.mean((pred - y) ** 2))
-        if not mse < persistence:
-            return f"your {cell} forecast's MSE on validation days is {mse:.2f}, not below persistence's {persistence:.2f}"
-    return ""
+    return _each_mse_below(outputs, y, persistence, "your {cell} forecasts",
+                           "your {cell} forecast's MSE on validation days is {mse:.2f}, not below persistence's {bound:.2f}")
 
 
 CATALOGUE = Catalogue(
