@@ -10,13 +10,13 @@ this one, the way you left them::
     lstm = load("03_lstm", "lstm_forward", "lstm_backward")
     h, cache = lstm.lstm_forward(x, h0, Wx, Wh, b)
 
-Only the ``import`` lines and the ``def`` blocks of your earlier notebook are run; its
-tests, pictures and demos are not. Each function is then checked once against its own
+Only the ``import`` lines and the ``def`` (and ``class``) blocks of your earlier notebook
+are run; its tests, pictures, demos and magics are not. Each function is then checked once against its own
 notebook's worked example (``reference.json``, the one its test cell used). A function
 that is missing, not written yet, raises an error or gives other numbers is replaced by a
 stand-in that stops any cell using it with one line saying what to finish, for example
 "notebook 03's lstm_backward does not match its worked example yet (dWx differs):
-finish it in 03_lstm.ipynb first, its tests show what to fix."
+finish it in 03_lstm.ipynb first, its tests there show what to fix".
 """
 
 import ast
