@@ -113,16 +113,21 @@ def _passed(cell):
     return not any(output.get("output_type") == "error" for output in cell.get("outputs", []))
 
 
+def _catalogue(source):
+    """The catalogue of a source notebook (``solutions/<assignment>/<notebook>.ipynb``), or None."""
+    from autograder.examples import catalogues
+
+    relative = "/".join(Path(source).parts[-2:])
+    return next((catalogue for catalogue in catalogues().values() if catalogue.notebook == relative), None)
+
+
 @functools.cache
 def _reference(source):
     """The catalogue and the reference solution's namespace of a source notebook (None without a catalogue)."""
-    from autograder.examples import catalogues, solution_namespace
+    from autograder.examples import solution_namespace
 
-    relative = "/".join(Path(source).parts[-2:])
-    for catalogue in catalogues().values():
-        if catalogue.notebook == relative:
-            return catalogue, solution_namespace(source)
-    return None, None
+    catalogue = _catalogue(source)
+    return (catalogue, solution_namespace(source)) if catalogue else (None, None)
 
 
 def _run(nb, workdir, config):
@@ -368,10 +373,8 @@ def _earlier_files(coursedir, student, source):
     learner's own submitted notebooks of them and their worked examples. Nobody else's files; a missing
     submission is left out, and the cells that need it fail with rnnlab.earlier's message.
     """
-    from autograder.examples import catalogues
-
-    relative = "/".join(Path(source).parts[-2:])
-    wanted = next((c.earlier for c in catalogues().values() if c.notebook == relative), ())
+    catalogue = _catalogue(source)
+    wanted = catalogue.earlier if catalogue else ()
     root = Path(coursedir.root)
     found = {}
     for other in wanted:

@@ -152,8 +152,9 @@ def match_mistake(actual, mistakes, rtol=RTOL, atol=ATOL):
         wrong = np.asarray(mistake.output, dtype=np.float64)
         # a mistake can give NaN or inf (an overflow): the same non-finite values in the same places match it
         finite = np.isfinite(wrong)
-        if array.shape == wrong.shape and np.array_equal(np.isfinite(array), finite) and np.all(
-                array[~finite].astype(str) == wrong[~finite].astype(str)) and _close(array[finite], wrong[finite], rtol, atol):
+        if (array.shape == wrong.shape and np.array_equal(np.isfinite(array), finite)
+                and np.array_equal(array[~finite], wrong[~finite], equal_nan=True)
+                and _close(array[finite], wrong[finite], rtol, atol)):
             return mistake
     return None
 
