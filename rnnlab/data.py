@@ -69,6 +69,47 @@ def adding_problem(N, T, seed=0):
     return x, y
 
 
+# MSE of always predicting 0.5 on the recall task: the target is one U(0, 1) number, of variance 1/12.
+RECALL_MEAN_BASELINE_MSE = 1.0 / 12.0
+
+
+def recall_task(N, T, seed=0, max_marks=3):
+    """
+    Recall the last marked number: each sequence holds T random numbers and marks between
+    1 and ``max_marks`` of them, all in its first half; the target is the *last* marked
+    number. A model has to overwrite what it holds at every mark and then keep it, unchanged,
+    for at least T/2 steps: a memory that can be written, rewritten and held, which is what
+    gates give a cell.
+
+    Predicting 0.5 for every sequence gives an MSE of 1/12 = 0.083
+    (``RECALL_MEAN_BASELINE_MSE``): a model has learned something only below that.
+
+    Inputs:
+    - N: Number of sequences
+    - T: Number of time steps, at least 2 * max_marks
+    - seed: Seed for np.random.default_rng
+    - max_marks: Largest number of marks in a sequence
+
+    Returns a tuple of:
+    - x: Inputs of shape (N, T, 2); x[:, :, 0] are numbers in [0, 1),
+      x[:, :, 1] is 1 at the marked steps and 0 elsewhere
+    - y: Targets of shape (N, 1), the last marked number
+    """
+    _check_sizes(N, T, min_T=2 * max_marks)
+    rng = np.random.default_rng(seed)
+    values = rng.random((N, T))  # (N, T)
+    half = T // 2
+    marks = rng.integers(1, max_marks + 1, size=N)  # (N,) how many steps are marked
+    # the marked steps: the `marks` smallest of `half` random keys, i.e. a random subset of the first half
+    ranks = rng.random((N, half)).argsort(axis=1).argsort(axis=1)  # (N, half)
+    markers = np.zeros((N, T))
+    markers[:, :half] = ranks < marks[:, None]
+    last = half - 1 - np.argmax(markers[:, half - 1::-1], axis=1)  # (N,) the last marked step
+    x = np.stack([values, markers], axis=-1)  # (N, T, 2)
+    y = values[np.arange(N), last][:, None]  # (N, 1)
+    return x, y
+
+
 @dataclass(frozen=True)
 class CopyTask:
     """Token ids of a copy task; ``blank`` and ``delimiter`` are the special symbols."""
@@ -357,11 +398,11 @@ def train_val_split(x, y, val_fraction=0.2):
     return x[:split], y[:split], x[split:], y[split:]
 
 
-TASKS = {"adding": adding_problem, "copy": copy_task, "sine": sine_waves}
+TASKS = {"adding": adding_problem, "recall": recall_task, "copy": copy_task, "sine": sine_waves}
 
 
 def make_task(name, N, T, seed=0, **options):
-    """Build a synthetic task by name: "adding", "copy" or "sine"."""
+    """Build a synthetic task by name: "adding", "recall", "copy" or "sine"."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
     return TASKS[name](N, T, seed=seed, **options)

@@ -10,8 +10,8 @@ this one, the way you left them::
     lstm = load("03_lstm", "lstm_forward", "lstm_backward")
     h, cache = lstm.lstm_forward(x, h0, Wx, Wh, b)
 
-Only the ``import`` lines and the ``def`` (and ``class``) blocks of your earlier notebook
-are run; its tests, pictures, demos and magics are not. Each function is then checked once against its own
+Only the ``import`` lines, the ``def`` (and ``class``) blocks and the ``load(...)`` lines of
+your earlier notebook are run (05's ``train`` uses 02's ``clip_gradients``); its tests, pictures, demos and magics are not. Each function is then checked once against its own
 notebook's worked example (``reference.json``, the one its test cell used). A function
 that is missing, not written yet, raises an error or gives other numbers is replaced by a
 stand-in that stops any cell using it with one line saying what to finish, for example
@@ -20,6 +20,7 @@ finish it in 03_lstm.ipynb first, its tests there show what to fix".
 """
 
 import ast
+import functools
 import json
 import types
 from pathlib import Path
@@ -61,8 +62,19 @@ def _definitions(notebook):
             problems.append(f"cell {index + 1} has a syntax error (line {error.lineno}: {error.msg})")
             continue
         keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-        module.body += [node for node in tree.body if isinstance(node, keep)]
+        module.body += [node for node in tree.body if isinstance(node, keep) or _loads_earlier(node)]
     return module, problems
+
+
+def _loads_earlier(node):
+    """
+    ``name = load(...)`` or ``name = load(...).function``: an earlier notebook that itself loads
+    functions from the ones before it (05's ``train`` uses 02's ``clip_gradients``).
+    """
+    value = node.value if isinstance(node, ast.Assign) else None
+    if isinstance(value, ast.Attribute):
+        value = value.value
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "load"
 
 
 def _python(source):
@@ -74,10 +86,12 @@ def _python(source):
     return TransformerManager().transform_cell(source)
 
 
-def _namespace(module, label):
+def _namespace(module, label, folder):
     """Run the imports and definitions one by one: a failing import loses only itself."""
     namespace = {"__name__": f"earlier_{label}"}
     for node in module.body:
+        if _loads_earlier(node):  # its own earlier notebooks are next to it, wherever this one runs
+            namespace["load"] = functools.partial(load, folder=folder)
         try:
             exec(compile(ast.Module(body=[node], type_ignores=[]), f"<notebook {label}>", "exec"), namespace)
         except Exception:  # noqa: BLE001 - e.g. an import the learner misspelled; the functions that need it fail their check
@@ -93,6 +107,16 @@ def _call(name, function, namespace, inputs):
         grads = {key: value.copy() for key, value in inputs.items()}
         clipped, total_norm = function(grads, max_norm)
         return [total_norm, *(clipped[key] for key in inputs), *grads.values()]  # and the inputs left as they were
+    if name == "train":  # 05: the loop of its test cell, on the worked example's least-squares problem
+        params = {"w": inputs["w0"], "u": inputs["u0"]}
+
+        def least_squares(params, batch):
+            dw, du = params["w"] - batch[:3], params["u"] - batch[3:]
+            return 0.5 * np.sum(dw ** 2) + 0.5 * np.sum(du ** 2), {"w": dw, "u": du}
+
+        losses = function(params, least_squares, list(inputs["targets"]), lr=float(inputs["lr"]),
+                          max_norm=float(inputs["max_norm"]))
+        return [losses, params["w"], params["u"]]
     if name.endswith("_backward"):
         forward = namespace[name.replace("_backward", "_forward")]
         douts = [inputs.pop(key) for key in [k for k in inputs if k.startswith("d")]]
@@ -158,7 +182,7 @@ def load(assignment, *names, folder=".."):
         advice = "open it in JupyterLab and save it again"
         return types.SimpleNamespace(**{name: _unfinished(label(name), reason, advice) for name in names})
     module, problems = _definitions(notebook)
-    namespace = _namespace(module, assignment)
+    namespace = _namespace(module, assignment, folder)
     try:
         examples = json.loads((path.parent / "reference.json").read_text())
     except (OSError, ValueError):

@@ -9,6 +9,7 @@ import pytest
 import rnnlab.data
 from rnnlab.data import (
     ADDING_MEAN_BASELINE_MSE,
+    RECALL_MEAN_BASELINE_MSE,
     CopyTask,
     Vocabulary,
     adding_problem,
@@ -16,12 +17,13 @@ from rnnlab.data import (
     load_names,
     make_task,
     make_windows,
+    recall_task,
     seattle_temperature,
     sine_waves,
     train_val_split,
 )
 
-TASK_OPTIONS = {"adding": {}, "copy": {"length": 3, "n_symbols": 5}, "sine": {"noise": 0.1}}
+TASK_OPTIONS = {"adding": {}, "recall": {}, "copy": {"length": 3, "n_symbols": 5}, "sine": {"noise": 0.1}}
 
 
 def _task_arrays(result):
@@ -64,7 +66,7 @@ def test_make_task_rejects_unknown_name():
         make_task("parity", 4, 10)
 
 
-@pytest.mark.parametrize("task", [adding_problem, sine_waves, copy_task])
+@pytest.mark.parametrize("task", [adding_problem, recall_task, sine_waves, copy_task])
 @pytest.mark.parametrize(
     "N, T, match",
     [
@@ -120,6 +122,44 @@ def test_adding_problem_mean_baseline_mse_is_one_sixth():
     assert abs(y.mean() - 1.0) < 0.005
     mse_of_predicting_mean = np.mean((y - 1.0) ** 2)
     assert abs(mse_of_predicting_mean - ADDING_MEAN_BASELINE_MSE) < 0.003
+
+
+# Recall task -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("T", "max_marks"), [(6, 3), (10, 3), (31, 3), (8, 1), (20, 5)])
+def test_recall_task_marks_one_to_max_marks_steps_in_the_first_half(T, max_marks):
+    x, y = recall_task(800, T, seed=3, max_marks=max_marks)
+    assert x.shape == (800, T, 2) and y.shape == (800, 1) and x.dtype == y.dtype == np.float64
+    marks = x[:, :, 1]
+    assert set(np.unique(marks)) <= {0.0, 1.0}
+    counts = marks.sum(axis=1)
+    assert counts.min() == 1 and counts.max() == max_marks
+    assert set(np.unique(counts)) == set(range(1, max_marks + 1))  # every count occurs
+    assert not marks[:, T // 2:].any()
+
+
+def test_recall_task_target_is_the_last_marked_value():
+    x, y = recall_task(300, 12, seed=4)
+    last = [x[n, np.flatnonzero(x[n, :, 1])[-1], 0] for n in range(len(x))]
+    np.testing.assert_array_equal(y[:, 0], last)
+
+
+def test_recall_task_marked_steps_are_spread_over_the_first_half():
+    x, _ = recall_task(20_000, 10, seed=5)
+    share = x[:, :5, 1].sum(axis=0) / x[:, :5, 1].sum()
+    np.testing.assert_allclose(share, 0.2, atol=0.01)
+
+
+def test_recall_task_mean_baseline_mse_is_one_twelfth():
+    _, y = recall_task(200_000, 10, seed=0)
+    assert RECALL_MEAN_BASELINE_MSE == pytest.approx(1 / 12)
+    assert abs(np.mean((y - 0.5) ** 2) - RECALL_MEAN_BASELINE_MSE) < 0.002
+
+
+def test_recall_task_rejects_a_length_too_short_for_its_marks():
+    with pytest.raises(ValueError, match="T .* integer >= 6"):
+        recall_task(4, 5)
 
 
 # Copy task -------------------------------------------------------------------

@@ -149,3 +149,22 @@ def test_magics_in_an_earlier_notebook_are_skipped_not_fatal(tmp_path):
 
     functions = load("01_rnn", "rnn_forward", folder=_copy("01_rnn", tmp_path, make))
     assert functions.rnn_forward.__name__ == "rnn_forward"
+
+
+def test_an_earlier_notebook_that_loads_its_own_earlier_functions_works(tmp_path):
+    """06 loads 05's train, which clips with 02's clip_gradients: 05's own load(...) lines run too."""
+    functions = load("05_training", "train", "mse_loss", folder=SOLUTIONS)
+    assert functions.train.__code__.co_filename == "<notebook 05_training>"
+    params = {"w": np.array([3.0, -4.0])}
+    losses = functions.train(params, lambda p, batch: (0.5 * np.sum(p["w"] ** 2), {"w": p["w"]}), range(5),
+                             lr=0.1, max_norm=1.0)
+    assert losses.shape == (5,) and np.all(np.abs(params["w"]) < [3.0, 4.0])
+
+
+def test_a_missing_notebook_two_steps_back_is_named(tmp_path):
+    """Without 02, 05's train cannot clip: 06 is told so, in one line."""
+    for assignment in ("01_rnn", "03_lstm", "04_gru", "05_training"):
+        _copy(assignment, tmp_path)
+    message = _message(load("05_training", "train", folder=tmp_path).train)
+    assert message.startswith("notebook 05's train cannot run yet (notebook 02's clip_gradients is in ")
+    assert "finish it in 05_training.ipynb first" in message
