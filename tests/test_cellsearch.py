@@ -143,13 +143,6 @@ def test_mutations_and_crossovers_of_many_random_cells_are_valid_and_leave_their
         np.testing.assert_array_equal(ns()["cell_to_array"](b), before[1])
 
 
-def test_crossover_with_itself_at_the_same_node_gives_the_cell_back():
-    for cell in _random_cells(30, 9) + [ns()["GRU_CELL"]]:
-        for i in range(3, 3 + len(cell["nodes"])):
-            if i in ns()["live_values"](cell):
-                assert ns()["cell_key"](ns()["crossover"](cell, cell, i, i)) == ns()["cell_key"](cell)
-
-
 def test_every_expansion_is_valid_new_and_one_addition_away():
     for cell in [ns()["RNN_CELL"], ns()["GRU_CELL"], *_random_cells(20, 10)]:
         options = ns()["expansions"](cell)

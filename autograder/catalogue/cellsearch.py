@@ -353,14 +353,14 @@ CATALOGUE = Catalogue(
                 "Put the elite, the cells with the lowest fitness, into the next generation first and unchanged: "
                 "without them the best cell found so far can be lost.",
                 "children = [population[k] for k in np.argsort(fitness, kind=\"stable\")[:elite]]", "children = []"),
+        Mistake("next_generation", "one child too many",
+                "The next generation has as many cells as this one: fill it while len(children) < len(population).",
+                "while len(children) < len(population):", "while len(children) <= len(population):"),
         Mistake("next_generation", "drew from np.random instead of rng",
                 "Draw every random choice from rng (rng.integers, rng.random): then the same seed gives the same "
                 "generation and a search can be repeated.",
                 "rng.integers(0, len(population), size=(1, tournament_size))",
                 "np.random.randint(0, len(population), size=(1, tournament_size))"),
-        Mistake("next_generation", "one child too many",
-                "The next generation has as many cells as this one: fill it while len(children) < len(population).",
-                "while len(children) < len(population):", "while len(children) <= len(population):"),
     ],
     probes={
         "op_backward_gradcheck": [Probe("values", "the gradients of two graphs, through your op_backward",
