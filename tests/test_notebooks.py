@@ -47,6 +47,9 @@ def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work
         if "experiment" in cell.metadata.get("tags", []):  # 05: the check of a training run that could not run
             assert error.ename == "AssertionError" and "did not finish: run it and read what it printed" in error.evalue
             continue
+        if error.ename == "EarlierWorkError":  # 06: a test that runs an earlier notebook's function (a stub here too)
+            assert "is not written yet: finish it in" in error.evalue, error.evalue
+            continue
         assert error.ename == "NotImplementedError", f"{cell.source[:80]!r} fails with {error.ename}: {error.evalue}"
     for cell in code:
         if "with demo(" in cell.source:
