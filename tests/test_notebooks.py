@@ -2,11 +2,12 @@
 and Run All on a release reaches the last cell (as JupyterLab's Run All does: it stops at an error in a cell
 without the ``raises-exception`` tag, and so does nbclient)."""
 
+import base64
 import re
 
 import nbformat
 import pytest
-from conftest import COURSE, SOLUTIONS, notebooks
+from conftest import COURSE, OUTPUT, SOLUTIONS, notebooks
 from nbclient import NotebookClient
 
 # what rnnlab.testing.demo prints when a picture cannot use the learner's functions
@@ -28,9 +29,20 @@ def _printed(cell):
     return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.output_type == "stream")
 
 
+def _save_pictures(nb, stem):
+    """Every figure of a solved notebook, for people to look at: tests/output/<notebook>-<cell id>-<n>.png
+    (06's winning cell, 05's training curves, ...)."""
+    OUTPUT.mkdir(exist_ok=True)
+    for cell in nb.cells:
+        pictures = [output.data["image/png"] for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+        for n, picture in enumerate(pictures):
+            (OUTPUT / f"{stem}-{cell.get('id', 'cell')}-{n}.png").write_bytes(base64.b64decode(picture))
+
+
 @pytest.mark.parametrize("relative", notebooks(SOLUTIONS), ids=str)
 def test_solution_notebook_runs_top_to_bottom(relative):
     nb = _execute(SOLUTIONS / relative)
+    _save_pictures(nb, relative.stem)
     assert not [f"{cell.source[:80]!r}: {output.ename}: {output.evalue}" for cell, output in _errors(nb)]
     assert not [cell.source[:80] for cell in nb.cells if DEMO_MESSAGE.search(_printed(cell))]
 

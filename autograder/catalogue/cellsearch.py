@@ -213,9 +213,7 @@ def _winner_judge(inputs, outputs, bound=1.0 / 24):
 
 def _pruned_predictions(ns, x):
     runs = ns["pruned"][0]
-    full = np.mean([ns["pruned"][seed][0]["loss"] for seed in ns["pruned"]])
-    kept = np.array([[entry["loss"] for entry in ns["pruned"][seed]] for seed in ns["pruned"]]).mean(axis=0)
-    smallest = max(k for k in range(len(kept)) if kept[k] <= full + 0.005)
+    smallest, _, _ = ns["smallest_as_good"](ns["pruned"])  # the notebook's locked helper, as its test cell uses
     return {"full": ns["predict"](runs[0]["cell"], runs[0]["params"], x),
             "pruned": ns["predict"](runs[smallest]["cell"], runs[smallest]["params"], x),
             "sizes": np.array([runs[0]["parameters"], runs[smallest]["parameters"]], dtype=np.float64)}
