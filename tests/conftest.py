@@ -22,6 +22,44 @@ COURSE = REPO / "course"
 OUTPUT = REPO / "tests" / "output"  # git-ignored; screenshots and reports for people to look at
 
 
+# `make test` tests everything: a test whose system requirement is missing fails, naming it, unless
+# RNNLAB_ALLOW_SKIPS=1 is set (scripts/system-deps, which `make test` runs first, installs them as root).
+ALLOW_SKIPS = os.environ.get("RNNLAB_ALLOW_SKIPS") == "1"
+
+
+def require(available, what):
+    """Go on when available; otherwise fail naming what is missing (skip it when RNNLAB_ALLOW_SKIPS=1)."""
+    if available:
+        return
+    if ALLOW_SKIPS:
+        pytest.skip(f"{what} (skipped: RNNLAB_ALLOW_SKIPS=1)", allow_module_level=True)
+    pytest.fail(f"{what}. `make test` installs it as root (scripts/system-deps); "
+                "RNNLAB_ALLOW_SKIPS=1 skips the tests that need it instead.", pytrace=False)
+
+
+def require_module(name, what):
+    """The module, imported; a missing one is a missing requirement (see require)."""
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError:
+        require(False, what)
+
+
+@pytest.fixture
+def sandboxed():
+    """The grading sandbox: bubblewrap, as root on Linux."""
+    from autograder import sandbox
+    require(sandbox.available(), "the grading sandbox needs bubblewrap (apt-get install bubblewrap) and root")
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} tests were skipped, so this run did not test everything (reasons above, under SKIPPED).",
+            yellow=True, bold=True)
+
+
 def notebooks(folder):
     """All notebooks under folder, as (assignment/notebook.ipynb) relative paths."""
     return sorted(p.relative_to(folder) for p in folder.glob("*/*.ipynb"))
@@ -121,9 +159,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture
 def page():
     """A Chromium page, 1300 x 900."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: make test installs it")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    sync_api = require_module("playwright.sync_api", "playwright is a test extra: make test installs it")
+    require(CHROMIUM.exists(), "Debian's chromium is not installed (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser.new_page(viewport={"width": 1300, "height": 900})

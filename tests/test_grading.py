@@ -17,7 +17,7 @@ from autograder.release import run_nbgrader
 
 ASSIGNMENT = "00_setup"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.usefixtures("sandboxed")
 
 
 def _solved_with(code_before_one_hot):

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import COURSE, SOLUTIONS, nbgrader_meta, read_notebook
+from conftest import COURSE, SOLUTIONS, nbgrader_meta, read_notebook, require, require_module
 from nbgrader.api import Gradebook
 
 from autograder import grade as grading
@@ -23,7 +23,7 @@ from autograder.release import run_nbgrader
 
 ASSIGNMENT = "00_setup"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-pytestmark = pytest.mark.skipif(not sandbox.available(), reason="bubblewrap is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.usefixtures("sandboxed")
 
 
 def _with_solution(grade_id, old, new):
@@ -110,7 +110,7 @@ def _graded_totals(root, db_url, scheduler=None):
 
 
 def test_grading_on_a_local_dask_cluster_gives_the_same_scores(tmp_path):
-    distributed = pytest.importorskip("distributed")
+    distributed = require_module("distributed", "dask.distributed is a dependency: make test installs it")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         totals = _graded_totals(tmp_path, f"sqlite:///{tmp_path / 'gradebook.db'}", scheduler=cluster.scheduler_address)
     assert totals == EXPECTED
@@ -125,10 +125,9 @@ def _postgres_bin():
 def postgres():
     """A PostgreSQL server of our own, on a Unix socket in a temporary folder (apt-get install postgresql;
     .ci/run does). PostgreSQL refuses to run as root, so as root it runs as the package's postgres user."""
-    pytest.importorskip("psycopg", reason="psycopg[binary] is a dependency: make test installs it")
+    require_module("psycopg", "psycopg[binary] is a dependency: make test installs it")
     bin_dir = _postgres_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; .ci/run installs it)")
+    require(bin_dir is not None, "PostgreSQL is not installed here (apt-get install postgresql)")
     folder = Path(tempfile.mkdtemp(prefix="rnnlab-pg-"))  # not under pytest's root-only folder
     data, sockets = folder / "pgdata", folder / "pgsock"
     sockets.mkdir()

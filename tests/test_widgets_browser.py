@@ -11,12 +11,9 @@ import re
 import time
 
 import pytest
-from conftest import CHROMIUM, COURSE, OUTPUT, open_and_run, running_lab, running_make
+from conftest import CHROMIUM, COURSE, OUTPUT, open_and_run, require, require_module, running_lab, running_make
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: make test installs it")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)"
-)
+sync_api = require_module("playwright.sync_api", "playwright is a test extra: make test installs it")
 RELEASE_NOTEBOOK = "02_vanishing_gradients/02_vanishing_gradients.ipynb"
 ERRORS = ("Traceback", "Error displaying widget", "model not found", "The explorer failed")
 # Every visible label of the explorer: its text, whether the browser cut it (an ellipsis), the space
