@@ -8,6 +8,11 @@ in folders git ignores.
 
 import os
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
+
+from autograder.feedback import HideHiddenTests
+
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -31,3 +36,5 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 120
 # A deleted test cell is put back and run: the learner's functions are graded, not the deletion.
 c.OverwriteCells.add_missing_cells = True
+# Feedback never shows hidden tests (nbgrader issue #917): their messages stay, their source goes (feedback.py).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]

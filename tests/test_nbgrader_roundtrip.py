@@ -7,6 +7,7 @@ instructor's files under autograder/ are never touched.
 import csv
 import html
 import json
+import re
 import shutil
 
 import pytest
@@ -188,3 +189,52 @@ def test_validate_accepts_solutions_and_rejects_releases(relative):
     assert "Success! Your notebook passes all the tests." in solved.stdout
     released = run_nbgrader("validate", str(COURSE / relative))
     assert "VALIDATION FAILED" in released.stdout and "NotImplementedError" in released.stdout
+
+
+def _hidden_lines():
+    """Every distinctive line of every hidden test (not also in a public cell or the release): what must not leak."""
+    lines = set()
+    for assignment in ASSIGNMENTS:
+        solution = read_notebook(SOLUTIONS / assignment / f"{assignment}.ipynb")
+        released = "\n".join(source(cell) for cell in read_notebook(COURSE / assignment / f"{assignment}.ipynb")["cells"])
+        for cell in solution["cells"]:
+            public, inside = [], None
+            for line in source(cell).splitlines():
+                if "BEGIN HIDDEN TESTS" in line:
+                    inside = []
+                elif "END HIDDEN TESTS" in line:
+                    lines.update(inside)
+                    inside = None
+                else:
+                    (public if inside is None else inside).append(line.strip())
+            lines.difference_update(public)
+        lines = {line for line in lines if len(line) >= 12 and line not in released}
+    return lines
+
+
+def _page_text(page):
+    """A feedback page as the learner reads it: tags (and pygments' token spans) removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_feedback_never_shows_a_hidden_test_line(graded):
+    root = graded[0]
+    hidden = _hidden_lines()
+    assert len(hidden) > 200  # every notebook has hidden tests
+    pages = sorted((root / "autograder" / "feedback").glob("*/*/*.html"))
+    assert len(pages) >= 3 * len(ASSIGNMENTS)
+    for page in pages:
+        text = _page_text(page.read_text())
+        shown = sorted(line for line in hidden if line in text)
+        assert not shown, f"{page.relative_to(root)} shows hidden test lines, e.g. {shown[:3]}"
+        assert "hidden test line" in text or "BEGIN HIDDEN TESTS" not in text
+
+
+def test_feedback_keeps_a_hidden_tests_failure_message(graded):
+    """dave's one_hot passes the public tests and fails a hidden one (a ValueError for 1-D ids): his page says what
+    failed, not where in the hidden lines (IPython's traceback would quote them)."""
+    root = graded[0]
+    dave = _page_text((root / "autograder" / "feedback" / "dave" / "00_setup" / "00_setup.html").read_text())
+    assert "2 hidden test lines ran here" in dave
+    assert "ValueError: not enough values to unpack (expected 2, got 1)" in dave
+    assert "Traceback (most recent call last)" not in dave and "---->" not in dave

@@ -103,6 +103,8 @@ def _sizes(rng):
 
 CATALOGUE = Catalogue(
     notebook=NOTEBOOK,
+    # 04 uses the learner's own sigmoid from 03 (rnnlab.earlier): the grader gives the kernel their 03 notebook
+    earlier=("03_lstm",),
     # which functions each reference solution calls (its tests also call the forward pass whose cache they use)
     depends={
         "gru_step_forward": ["gru_gates", "gru_candidate", "gru_hidden_state"],
