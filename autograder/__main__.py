@@ -33,7 +33,7 @@ def main(argv=None):
     if args.course_dir:
         os.environ["RNNLAB_COURSE_DIR"] = str(Path(args.course_dir).resolve())  # read by nbgrader_config.py
     from autograder import grade as grading
-    from autograder.release import assignments, release, run_nbgrader
+    from autograder.release import assignments, release
 
     course = Path(os.environ.get("RNNLAB_COURSE_DIR", Path(__file__).resolve().parent.parent))
     if args.command == "release":
@@ -48,8 +48,11 @@ def main(argv=None):
         if not sandbox.available():
             print("warning: bubblewrap is not installed (or not root): kernels run with resource limits only, "
                   "without network and file-system isolation. apt-get install bubblewrap", file=sys.stderr)
-        results = grading.grade(args.assignments or assignments(course), workers=args.workers, timeout=args.timeout,
-                                scheduler=args.scheduler)
+        from autograder.progress import Progress
+
+        with Progress() as progress:
+            results = grading.grade(args.assignments or assignments(course), workers=args.workers,
+                                    timeout=args.timeout, scheduler=args.scheduler, progress=progress)
         print(grading.summary(results))
     elif args.command in ("collect", "export", "report"):
         config = grading.load_config()
@@ -73,9 +76,15 @@ def main(argv=None):
             text, png = write_report(coursedir.db_url, Path(coursedir.root) / coursedir.autograded_directory, out)
             print(text + f"\nwrote {out / 'report.md'} and {png}")
     elif args.command == "feedback":
-        for assignment in args.assignments or assignments(course):
-            run_nbgrader("generate_feedback", assignment, "--force")
-            print(f"feedback for {assignment}: {course / 'autograder' / 'feedback'}")
+        from autograder.feedback import generate
+        from autograder.progress import Progress
+
+        with Progress("pages") as progress:
+            problems = generate(args.assignments or assignments(course), course, progress)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        print(f"feedback: {progress.done} page(s) in {course / 'autograder' / 'feedback'}")
+        return 1 if problems else 0
     return 0
 
 

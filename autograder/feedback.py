@@ -70,3 +70,36 @@ def _without_traceback(output):
     if not traceback[0].startswith(RENDERED_BY_RNNLAB):  # IPython's frames would quote the hidden lines
         output["traceback"] = [f"\x1b[0;31m{output.get('ename', 'Error')}\x1b[0m: {output.get('evalue', '')}"]
     return output
+
+
+def generate(assignments, root, progress=None):
+    """
+    nbgrader's ``generate_feedback`` for each assignment (from autograder/, so with this module's
+    preprocessor), one notebook at a time on ``progress`` (autograder.progress). Returns the
+    problems nbgrader logged, one line each.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from autograder.release import AUTOGRADER, nbgrader_env
+
+    problems = []
+    for assignment in assignments:
+        pending = len(list((Path(root) / "autograder" / "autograded").glob(f"*/{assignment}/*.ipynb")))
+        if progress:
+            progress.add(pending)
+            progress.stage(f"feedback for {assignment}")
+        command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force"]
+        with subprocess.Popen(command, cwd=AUTOGRADER, env=nbgrader_env(), stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True) as run:
+            for line in run.stderr:
+                if "| INFO] Writing" in line and line.rstrip().endswith(".html"):
+                    page = Path(line.rstrip().rsplit(" to ", 1)[1])
+                    if progress:
+                        progress.step(f"{page.parent.parent.name}/{assignment}")
+                elif "| ERROR]" in line or "| CRITICAL]" in line:
+                    problems.append(f"{assignment}: {line.split(']', 1)[1].strip()}")
+        if run.returncode and not problems:
+            problems.append(f"{assignment}: nbgrader generate_feedback failed (exit {run.returncode})")
+    return problems

@@ -305,11 +305,12 @@ def _stage(coursedir, staged, assignment, submitted):
                      gradebook, assignment, [(student, notebook) for student, _, notebook in submitted])
 
 
-def grade(assignments, workers=None, timeout=60, config=None, progress=print, scheduler=None):
+def grade(assignments, workers=None, timeout=60, config=None, progress=None, scheduler=None):
     """
     Autograde every collected submission of ``assignments``; return a list of :class:`Result`.
     The notebooks run in a local process pool of ``workers``, or on a Dask cluster: ``scheduler``
-    is its address, or "local" for a new local cluster (see :func:`_pool`).
+    is its address, or "local" for a new local cluster (see :func:`_pool`). ``progress``
+    (autograder.progress.Progress, or None) counts the notebooks as they are recorded.
     """
     config = config or load_config()
     coursedir = _coursedir(config)
@@ -321,12 +322,13 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print, sc
                  f"--CourseDirectory.autograded_directory={coursedir.autograded_directory}"]
     results = {}
     workers = workers or os.cpu_count() or 1
-    done = 0
     with _pool(workers, scheduler) as pool:
         futures = {}
         for assignment in assignments:
             # 1. prepare: nbgrader's sanitising steps, no execution, no grading (while the pool runs the
             # previous assignment's notebooks)
+            if progress:
+                progress.stage(f"preparing {assignment}")
             _ensure_in_gradebook(coursedir, assignment, overrides[:3])
             submitted = submitted_notebooks(coursedir, [assignment])
             notes = _stage(coursedir, staged, assignment, submitted)
@@ -339,8 +341,12 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print, sc
                 path = folder / f"{notebook}.ipynb"
                 result = results[student, assignment, notebook] = Result(student, assignment, notebook)
                 result.notes = notes.get((student, notebook), [])
+                if progress:
+                    progress.add(1)
                 if not path.exists():
                     result.problem = "not gradable: invalid notebook file, or its graded cells were changed"
+                    if progress:
+                        progress.step(f"{student}/{assignment}: {result.problem}", failed=True)
                     continue
                 # 2. execute in parallel
                 source = Path(coursedir.root) / coursedir.source_directory / assignment / f"{notebook}.ipynb"
@@ -358,12 +364,11 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=print, sc
             record(path, result.student, result.assignment, result.notebook, config)
             result.score, result.max_score, result.cells = _scores(coursedir.db_url, result.assignment,
                                                                    result.notebook, result.student)
-            done += 1
             if progress:
                 status = f"  ({result.problem})" if result.problem else ""
                 status += "".join(f"\n    note: {note}" for note in result.notes)
-                progress(f"[{done}/{len(futures)}] {result.student}/{result.assignment}: "
-                         f"{result.score:g}/{result.max_score:g}{status}")
+                progress.step(f"{result.student}/{result.assignment}: {result.score:g}/{result.max_score:g}{status}",
+                              failed=bool(result.problem))
     return list(results.values())
 
 

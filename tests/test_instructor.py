@@ -56,7 +56,7 @@ def _cli(course, *args, env=None):
     result = subprocess.run([sys.executable, "-m", "autograder", "--course-dir", str(course), *args],
                             capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return result.stderr + result.stdout  # progress (not a terminal here: plain lines) goes to stderr
 
 
 def _totals(db_url):
@@ -74,9 +74,11 @@ def test_a_class_end_to_end_collect_grade_feedback_export_report(tmp_path):
 
     summary = _cli(course, "grade", ASSIGNMENT, "--workers", "2", "--timeout", "20")
     assert "[5/5]" in summary and "00_setup" in summary.splitlines()[-1]
+    assert "notebooks/s" in summary and "\x1b[" not in summary and "\r" not in summary  # log lines, no bar
     assert _totals(f"sqlite:///{course / 'autograder' / 'gradebook.db'}") == EXPECTED
 
-    _cli(course, "feedback", ASSIGNMENT)
+    said = _cli(course, "feedback", ASSIGNMENT)
+    assert "[5/5]" in said and "feedback: 5 page(s)" in said
     feedback = {s: (course / "autograder" / "feedback" / s / ASSIGNMENT / "00_setup.html").read_text() for s in CLASS}
     said = "This is what a known mistake gives: square root taken (that is the RMSE)."
     assert said in feedback["carol"] and said not in feedback["alice"]
