@@ -194,12 +194,13 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
 
-    from autograder.sandbox import SandboxedKernelManager
+    from autograder.sandbox import ForkServerKernelManager, SandboxedKernelManager
 
     slot = _worker_slot() if slot is None else slot
     start = time.perf_counter()
     nb = nbformat.read(path, as_version=4)
-    job = tempfile.mkdtemp(prefix="rnnlab-grade-")
+    server = _slot_server(slot)
+    job = server.job() if server else tempfile.mkdtemp(prefix="rnnlab-grade-")
     workdir = os.path.join(job, Path(assignment_dir).name)
     try:
         os.mkdir(workdir)
@@ -212,8 +213,9 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
                 shutil.copy(file, os.path.join(job, other))
         # nbconvert re-reads its settings from the config at every run, so they go there
         config = load_config(**{
-            "Execute.kernel_manager_class": type("SlotKernelManager", (SandboxedKernelManager,),
-                                                 {"slot": slot or 0, "root": job}),
+            "Execute.kernel_manager_class": type("SlotKernelManager", (ForkServerKernelManager,),
+                                                 {"slot": slot or 0, "root": job, "server": server})
+            if server else type("SlotKernelManager", (SandboxedKernelManager,), {"slot": slot or 0, "root": job}),
             "Execute.timeout": timeout,
             # as nbgrader: a cell over its time is interrupted, gets a CellTimeoutError and the notebook goes on;
             # a kernel that ignores the interrupt stops the notebook (see _mark_unrun_cells)
@@ -238,8 +240,29 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
         _cap_outputs(nb)
         nbformat.write(nb, path)
     finally:
+        if server:
+            server.clean()  # every process of the slot's uid killed, its IPC objects removed
         shutil.rmtree(job, ignore_errors=True)
     return problem, time.perf_counter() - start
+
+
+_servers = {}
+
+
+def _slot_server(slot):
+    """
+    The warm fork server of this process's slot (autograder.forkserver), started on first use; None
+    without the full sandbox or with RNNLAB_FORK_SERVER=0 (then every kernel starts from scratch).
+    """
+    from autograder import sandbox
+    from autograder.forkserver import SlotServer
+
+    if not sandbox.available() or os.environ.get("RNNLAB_FORK_SERVER", "1") == "0":
+        return None
+    server = _servers.get(slot)
+    if server is None or not server.alive():
+        server = _servers[slot] = SlotServer(slot or 0, sandbox.Limits())
+    return server
 
 
 # 3. record -----------------------------------------------------------------------

@@ -91,10 +91,23 @@ def wrap_command(command, workdir, slot=0, limits=Limits(), root=None):
     if not available():
         return limit_args + list(command)
     uid = FIRST_UID + slot
+    args = _bwrap_args(bound, workdir)
+    args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", "--"]
+    # ipykernel exits when its parent's pid changes; in a new PID namespace it always looks changed
+    args += limit_args + ["env", "-u", "JPY_PARENT_PID"] + list(command)
+    # An interrupt (SIGINT to the process group) must stop the running cell, not kill bubblewrap and with it
+    # the kernel: bwrap starts with SIGINT ignored; ipykernel catches it itself while a cell runs.
+    return ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *args]
+
+
+def _bwrap_args(bound, workdir, readable=()):
+    """bubblewrap's arguments: new namespaces, the readable roots (and ``readable``) read-only, ``bound``
+    writable, in ``workdir``."""
     args = [bwrap_path(), "--die-with-parent", "--unshare-net", "--unshare-pid",
             "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev"]
     made = {"/"}
-    for path in _readable_roots() + [bound]:
+    for path in _readable_roots() + list(readable) + [bound]:
         parts = Path(path).parts
         for depth in range(2, len(parts)):
             parent = str(Path(*parts[:depth]))
@@ -109,14 +122,17 @@ def wrap_command(command, workdir, slot=0, limits=Limits(), root=None):
             args += ["--ro-bind", path, path]
         made.add(path)
     args += ["--perms", "1777", "--tmpfs", "/tmp"] if not bound.startswith("/tmp/") else []
-    args += ["--chdir", workdir]
-    args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
-             "--bounding-set=-all", "--"]
-    # ipykernel exits when its parent's pid changes; in a new PID namespace it always looks changed
-    args += limit_args + ["env", "-u", "JPY_PARENT_PID"] + list(command)
-    # An interrupt (SIGINT to the process group) must stop the running cell, not kill bubblewrap and with it
-    # the kernel: bwrap starts with SIGINT ignored; ipykernel catches it itself while a cell runs.
-    return ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *args]
+    return args + ["--chdir", workdir]
+
+
+def wrap_server(command, folder, script):
+    """
+    The command that runs a slot's fork server (``script``, autograder/forkserver.py, the only file of
+    autograder/ the sandbox shows) in the same sandbox as a kernel, with ``folder`` its only writable
+    folder. It stays root inside, to fork kernels that drop to the slot's uid.
+    """
+    folder = os.path.realpath(folder)
+    return _bwrap_args(folder, folder, readable=[os.path.realpath(script)]) + list(command)
 
 
 def prepare_workdir(workdir, slot=0):
@@ -154,4 +170,17 @@ class SandboxedKernelManager(AsyncKernelManager):
                    PYTHONNOUSERSITE="1", OPENBLAS_NUM_THREADS="1",
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         kw["env"] = env
-        return wrap_command(kernel_cmd, workdir, self.slot, self.limits, self.root), kw
+        return self.wrap(kernel_cmd, workdir, env), kw
+
+    def wrap(self, kernel_cmd, workdir, env):
+        """The command that starts the sandboxed kernel (autograder.forkserver forks it from a warm server instead)."""
+        return wrap_command(kernel_cmd, workdir, self.slot, self.limits, self.root)
+
+
+class ForkServerKernelManager(SandboxedKernelManager):
+    """A sandboxed kernel forked by the slot's warm server (autograder.forkserver.SlotServer, ``server``)."""
+
+    server = None
+
+    def wrap(self, kernel_cmd, workdir, env):
+        return self.server.kernel_command(kernel_cmd, workdir, env)

@@ -418,3 +418,78 @@ def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
         nb = read_notebook(tmp_path / "autograder" / "autograded" / student / "05_training" / "05_training.ipynb")
         printed = "".join("".join(o["text"]) for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
         assert f"This cell needs {said}" in printed
+
+
+# One learner's kernel leaves everything it can behind; the next kernel of the same slot (forked by the same
+# warm server, autograder.forkserver) must find none of it.
+LEAVE_BEHIND = r'''
+import ctypes, os, subprocess, sys
+import numpy as np
+left = {}
+for place in (os.path.expanduser("~/left-behind.txt"), "left-in-cwd.txt", "/tmp/left.txt", "/dev/shm/left.txt",
+              os.path.join(os.path.dirname(os.path.dirname(os.getcwd())), "left-in-slot.txt")):
+    try:
+        with open(place, "w") as handle:
+            handle.write("A")
+        left[place] = True
+    except OSError:
+        left[place] = False
+os.environ["LEFT_BEHIND"] = "A"
+np.mean = lambda *args, **kwargs: 42.0
+sys.modules["left_behind"] = sys
+daemon = subprocess.Popen(["sleep", "600"], start_new_session=True, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+shm = ctypes.CDLL(None).shmget(0x5EC2E7, 4096, 0o1666)
+print("FACTS", {"left": left, "shm": shm, "random": float(np.random.rand()), "job": os.path.dirname(os.getcwd())})
+'''
+LOOK_AROUND = r'''
+import ctypes, os, sys
+import numpy as np
+job = os.path.dirname(os.getcwd())
+slot = os.path.dirname(job)
+sleepers = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if b"sleep" in open(f"/proc/{pid}/cmdline", "rb").read():
+            sleepers.append(pid)
+    except OSError:
+        pass
+print("FACTS", {
+    "files": [p for p in (os.path.expanduser("~/left-behind.txt"), "left-in-cwd.txt", "/tmp/left.txt",
+                          "/dev/shm/left.txt", os.path.join(slot, "left-in-slot.txt")) if os.path.exists(p)],
+    "other_jobs": [name for name in os.listdir(slot) if name.startswith("job-") and name != os.path.basename(job)],
+    "env": "LEFT_BEHIND" in os.environ, "numpy_mean": float(np.mean([1.0, 3.0])),
+    "module": "left_behind" in sys.modules, "sleepers": sleepers, "shm": ctypes.CDLL(None).shmget(0x5EC2E7, 0, 0),
+    "random": float(np.random.rand()), "uid": os.getuid(),
+    "parent": open(f"/proc/{os.getppid()}/cmdline", "rb").read().split(b"\0"),
+})
+'''
+
+
+def _facts_of(tmp_path, name, code):
+    """Run a one-cell notebook as the grader runs a submission (slot 0); the dict its cell printed."""
+    import nbformat
+
+    folder = tmp_path / name / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / NOTEBOOK)
+    problem, _ = grading.execute_notebook(str(folder / NOTEBOOK), str(folder), 30, slot=0)
+    assert problem == ""
+    nb = read_notebook(folder / NOTEBOOK)
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    return eval(printed.split("FACTS ", 1)[1].splitlines()[0])  # noqa: S307 - our own cell's dict
+
+
+def test_nothing_passes_from_one_learners_kernel_to_the_next(tmp_path):
+    before = _facts_of(tmp_path, "a", LEAVE_BEHIND)
+    assert before["shm"] >= 0  # the segment was made: there was something to leave behind
+    after = _facts_of(tmp_path, "b", LOOK_AROUND)
+    assert after["files"] == [] and after["other_jobs"] == []
+    assert not after["env"] and after["numpy_mean"] == 2.0 and not after["module"]
+    assert after["sleepers"] == [] and after["shm"] == -1
+    assert after["random"] != before["random"] and after["uid"] >= sandbox.FIRST_UID
+    # and it was a warm kernel: forked by the slot's server, not started from scratch
+    assert any(part.endswith(b"forkserver.py") for part in after["parent"])
+    # a learner can write only in their own job folder
+    assert [place for place, written in before["left"].items() if written] == [
+        place for place in before["left"] if place.endswith(("left-behind.txt", "left-in-cwd.txt"))]
