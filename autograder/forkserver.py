@@ -260,7 +260,7 @@ def client(path, request):
 
 class SlotServer:
     """
-    The fork server of one sandbox slot, started on first use and kept for the worker's life.
+    The fork server of one sandbox slot, started when the worker starts and kept for the worker's life.
     ``job()`` makes a new job folder (the kernels' only writable place); ``clean()`` leaves nothing
     of the last job behind.
     """
@@ -283,18 +283,28 @@ class SlotServer:
                    MPLBACKEND="module://matplotlib_inline.backend_inline", OPENBLAS_NUM_THREADS="1",
                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         wrapped = sandbox.wrap_server(command, str(self.folder), __file__)
+        # started here, waited for at first use (wait): the worker loads the rest meanwhile
         self.process = subprocess.Popen(wrapped, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.ready = False
+
+    def wait(self):
+        """Return once the server listens (it has imported everything it preloads)."""
         deadline = time.monotonic() + 120
-        while not os.path.exists(self.socket):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the fork server of slot {slot} did not start (exit {self.process.poll()})")
-            time.sleep(0.02)
+        while not self.ready:
+            if os.path.exists(self.socket):
+                self.ready = True
+            elif self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the fork server of slot {self.slot} did not start (exit {self.process.poll()})")
+            else:
+                time.sleep(0.01)
+        return self
 
     def alive(self):
         return self.process.poll() is None
 
     def job(self):
         """A new, empty job folder, owned by the slot's uid."""
+        self.wait()
         folder = self.folder / f"job-{uuid.uuid4().hex}"
         folder.mkdir(mode=0o700)
         os.chown(folder, self.uid, self.uid)

@@ -22,17 +22,25 @@ Honest submissions get the same scores as plain ``nbgrader autograde``.
 import concurrent.futures
 import contextlib
 import functools
+import logging
 import multiprocessing
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+# jsonschema (under nbformat) imports rfc3987_syntax when it is installed, and that builds a parser for 0.8 s
+# at import, in the grader and in every worker; jsonschema goes without it (it only checks "iri" strings,
+# which the notebook schema has none of), so the grader does
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 import numpy as np
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -54,6 +62,16 @@ class Result:
     max_score: float = 0.0
     cells: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # what was repaired before grading (autograder.repair)
+    recheck_seconds: float = 0.0  # of seconds: the re-check's part
+
+
+@dataclass
+class Run:
+    """What a worker sends back for one notebook (the notebook itself it writes back in place)."""
+
+    problem: str  # "" when the notebook ran to its end
+    seconds: float  # in the worker, from reading the notebook to writing it back
+    recheck_seconds: float = 0.0  # of which re-checking its passed cells
 
 
 def load_config(**overrides):
@@ -79,6 +97,7 @@ _slot = None
 def _init_worker(slots):
     global _slot
     _slot = slots.get()
+    _slot_server(_slot)  # starts the slot's warm server; the first notebook waits for it to listen
 
 
 def _mark_unrun_cells(nb, reason):
@@ -189,7 +208,7 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
     files, re-check its passed test cells (when ``source``, the source notebook, has a
     catalogue), and write it back executed. ``earlier`` maps other assignments to the files
     this notebook may read from them (the same learner's submissions, rnnlab.earlier): they
-    are copied into folders next to the assignment's, inside the sandbox. Returns (problem, seconds).
+    are copied into folders next to the assignment's, inside the sandbox. Returns a :class:`Run`.
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import IgnorePattern, LimitOutput
@@ -231,8 +250,10 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
         if probe:
             nb.cells = [cell for cell in nb.cells if "rnnlab_probe" not in cell.metadata]
         _mark_unrun_cells(nb, f"the notebook stopped before this cell ran ({problem or 'unknown reason'})")
+        recheck_start = time.perf_counter()
         if probe:
             _recheck(nb, probe, workdir, config, reference, problem)
+        recheck_seconds = time.perf_counter() - recheck_start
         resources = {"metadata": {"path": workdir}}
         for preprocessor in (IgnorePattern(config=config), ClearMetadataPreprocessor(config=config),
                              LimitOutput(config=config)):
@@ -243,10 +264,23 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
         if server:
             server.clean()  # every process of the slot's uid killed, its IPC objects removed
         shutil.rmtree(job, ignore_errors=True)
-    return problem, time.perf_counter() - start
+    return Run(problem, time.perf_counter() - start, recheck_seconds)
 
 
 _servers = {}
+
+
+def _warm(sources):
+    """In a worker, before its first notebook: start the slot's warm server, load the reference solutions."""
+    try:
+        from nbclient import NotebookClient  # noqa: F401 - what the first notebook would import
+        from nbgrader.preprocessors import Execute  # noqa: F401
+
+        for source in sources:
+            _reference(source)
+        _slot_server(_worker_slot())
+    except Exception:  # noqa: BLE001 - the first notebook will meet the same problem and report it
+        pass
 
 
 def _slot_server(slot):
@@ -268,26 +302,97 @@ def _slot_server(slot):
 # 3. record -----------------------------------------------------------------------
 
 
-def record(path, student, assignment, notebook, config):
-    """Store the scores of an executed notebook in the gradebook, as nbgrader's autograde does."""
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+class _Deferred:
+    """A gradebook session whose ``commit`` only flushes: nbgrader's preprocessors commit after every
+    cell (a disk sync each, with SQLite); :class:`Recorder` commits once per notebook instead."""
 
-    nb = nbformat.read(path, as_version=4)
-    coursedir = _coursedir(config)
-    resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
-                              "db_url": coursedir.db_url, "course_id": coursedir.course_id}}
-    for preprocessor in (SaveAutoGrades(config=config), AssignLatePenalties(config=config),
-                         CheckCellMetadata(config=config)):
-        nb, resources = preprocessor(nb, resources)
-    nbformat.write(nb, path)
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self):
+        self._session.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
 
 
-def _scores(db_url, assignment, notebook, student):
-    from nbgrader.api import Gradebook
+class _InBatch:
+    """A Gradebook seen through :class:`_Deferred`, for nbgrader's own preprocessors to use as theirs."""
 
-    with Gradebook(db_url) as gradebook:
-        submission = gradebook.find_submission_notebook(notebook, assignment, student)
+    def __init__(self, gradebook):
+        self._gradebook, self.db = gradebook, _Deferred(gradebook.db)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)
+
+
+class Recorder:
+    """
+    Stores the scores of executed notebooks in the gradebook, as nbgrader's autograde does (its
+    SaveAutoGrades, AssignLatePenalties and CheckCellMetadata), through one gradebook connection for
+    the whole batch and one commit per notebook: a notebook's grades are saved before the next is read.
+    """
+
+    def __init__(self, config):
+        from nbgrader.api import Gradebook
+
+        self.config, self.coursedir = config, _coursedir(config)
+        self.gradebook = Gradebook(self.coursedir.db_url)
+
+    def record(self, path, student, assignment, notebook):
+        """Save one notebook's grades; return (score, max score, {cell: score})."""
+        from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+
+        nb = nbformat.read(path, as_version=4)
+        resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
+                                  "db_url": self.coursedir.db_url, "course_id": self.coursedir.course_id}}
+        shared = _InBatch(self.gradebook)
+        try:
+            with _shared_gradebook(shared):
+                for preprocessor in (SaveAutoGrades(config=self.config), AssignLatePenalties(config=self.config),
+                                     CheckCellMetadata(config=self.config)):
+                    nb, resources = preprocessor(nb, resources)
+            self.gradebook.db.commit()
+        except Exception:
+            self.gradebook.db.rollback()
+            raise
+        # the notebook itself is as the worker wrote it: these steps only read it
+        submission = self.gradebook.find_submission_notebook(notebook, assignment, student)
         return submission.score, submission.max_score, {grade.name: grade.score for grade in submission.grades}
+
+    def close(self):
+        self.gradebook.close()
+
+
+@contextlib.contextmanager
+def _shared_gradebook(shared):
+    """nbgrader's SaveAutoGrades and AssignLatePenalties open ``Gradebook(db_url)`` themselves: give them ``shared``."""
+    from nbgrader.preprocessors import latesubmissions, saveautogrades
+
+    modules = (saveautogrades, latesubmissions)
+    originals = [module.Gradebook for module in modules]
+    for module in modules:
+        module.Gradebook = lambda db_url, **kwargs: shared
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, originals):
+            module.Gradebook = original
+
+
+def record(path, student, assignment, notebook, config):
+    """Store the scores of one executed notebook in the gradebook (see :class:`Recorder`)."""
+    recorder = Recorder(config)
+    try:
+        recorder.record(path, student, assignment, notebook)
+    finally:
+        recorder.close()
 
 
 # the command ------------------------------------------------------------------------
@@ -317,6 +422,31 @@ def _ensure_in_gradebook(coursedir, assignment, overrides):
                      f"--CourseDirectory.release_directory={release}")
 
 
+def _prepare(config, assignment, staged):
+    """
+    nbgrader's autograde without its grading steps (``autograde_preprocessors = []``), in this process:
+    the staged submissions are checked, cleaned and copied to autograded/, and the gradebook gets their
+    submission records. An unreadable submission is left out (grading reports it); the others go on.
+    """
+    from nbgrader.converters import Autograde, NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    settings = Config(config)
+    settings.merge(Config({"CourseDirectory": {"submitted_directory": staged, "assignment_id": assignment},
+                           "Autograde": {"autograde_preprocessors": []}, "BaseConverter": {"force": True}}))
+    log = logging.getLogger("rnnlab.grade.prepare")
+    log.setLevel(logging.CRITICAL)  # what nbgrader would warn about, the summary says per learner
+    coursedir = CourseDirectory(config=settings)
+    with warnings.catch_warnings():
+        # nbgrader's --force re-creates submission records; SQLAlchemy notes the old ones it drops
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        try:
+            Autograde(coursedir=coursedir, config=settings, log=log).start()
+        except NbGraderException:
+            pass  # one unreadable submission makes nbgrader fail at the end; the others are prepared
+
+
 def _stage(coursedir, staged, assignment, submitted):
     """Copy the submissions of ``assignment`` to ``staged`` with their nbgrader metadata repaired."""
     from nbgrader.api import Gradebook
@@ -328,13 +458,16 @@ def _stage(coursedir, staged, assignment, submitted):
                      gradebook, assignment, [(student, notebook) for student, _, notebook in submitted])
 
 
-def grade(assignments, workers=None, timeout=60, config=None, progress=None, scheduler=None):
+def grade(assignments, workers=None, timeout=60, config=None, progress=None, scheduler=None, timings=None):
     """
     Autograde every collected submission of ``assignments``; return a list of :class:`Result`.
     The notebooks run in a local process pool of ``workers``, or on a Dask cluster: ``scheduler``
     is its address, or "local" for a new local cluster (see :func:`_pool`). ``progress``
-    (autograder.progress.Progress, or None) counts the notebooks as they are recorded.
+    (autograder.progress.Progress, or None) counts the notebooks as they are recorded. ``timings``,
+    a dict, gets the seconds this process spent preparing and recording (what does not run in parallel).
     """
+    timings = {} if timings is None else timings
+    timings.update(prepare=0.0, record=0.0)
     config = config or load_config()
     coursedir = _coursedir(config)
     # nbgrader grades a staged copy of the submissions, with their metadata repaired (autograder.repair)
@@ -345,9 +478,15 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=None, sch
                  f"--CourseDirectory.autograded_directory={coursedir.autograded_directory}"]
     results = {}
     workers = workers or os.cpu_count() or 1
-    with _pool(workers, scheduler) as pool:
+    with _pool(workers, scheduler) as pool, contextlib.closing(Recorder(config)) as recorder:
+        # the workers start their sandbox's warm server and load the reference solutions while this process prepares
+        sources = [str(path) for assignment in assignments
+                   for path in sorted((Path(coursedir.root) / coursedir.source_directory / assignment).glob("*.ipynb"))]
+        for _ in range(workers):
+            pool.submit(_warm, sources)
         futures = {}
         for assignment in assignments:
+            prepare_start = time.perf_counter()
             # 1. prepare: nbgrader's sanitising steps, no execution, no grading (while the pool runs the
             # previous assignment's notebooks)
             if progress:
@@ -355,10 +494,7 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=None, sch
             _ensure_in_gradebook(coursedir, assignment, overrides[:3])
             submitted = submitted_notebooks(coursedir, [assignment])
             notes = _stage(coursedir, staged, assignment, submitted)
-            try:
-                run_nbgrader("autograde", assignment, "--force", "--Autograde.autograde_preprocessors=[]", *overrides)
-            except RuntimeError:
-                pass  # one unreadable submission makes nbgrader fail at the end; the others are prepared
+            _prepare(config, assignment, staged)
             for student, _, notebook in submitted:
                 folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
                 path = folder / f"{notebook}.ipynb"
@@ -376,17 +512,20 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=None, sch
                 earlier = _earlier_files(coursedir, student, source)
                 futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source),
                                     earlier)] = (result, path)
+            timings["prepare"] += time.perf_counter() - prepare_start
         for future in concurrent.futures.as_completed(futures):
             result, path = futures[future]
             try:
-                result.problem, result.seconds = future.result()
+                run = future.result()
+                result.problem, result.seconds, result.recheck_seconds = run.problem, run.seconds, run.recheck_seconds
             except Exception as error:  # noqa: BLE001 - a broken worker loses this notebook's run only
                 result.problem = f"grader error ({type(error).__name__}: {error})"
                 _mark_failed(path, result.problem)
             # 3. record, in this process only
-            record(path, result.student, result.assignment, result.notebook, config)
-            result.score, result.max_score, result.cells = _scores(coursedir.db_url, result.assignment,
-                                                                   result.notebook, result.student)
+            record_start = time.perf_counter()
+            result.score, result.max_score, result.cells = recorder.record(path, result.student, result.assignment,
+                                                                           result.notebook)
+            timings["record"] += time.perf_counter() - record_start
             if progress:
                 status = f"  ({result.problem})" if result.problem else ""
                 status += "".join(f"\n    note: {note}" for note in result.notes)

@@ -1,19 +1,28 @@
-"""Plain `nbgrader autograde` against our grader (parallel, sandboxed) on the same class.
+"""Plain `nbgrader autograde` against our grader (parallel, sandboxed, re-checked) at several class sizes.
 
-    python benchmarks/grading_throughput.py [--learners 20] [--workers N]
+    python benchmarks/grading_throughput.py [--classes 5x1,20x1,20x2] [--workers N]
 
-Builds a class of learners for 01_rnn and 03_lstm: a third correct, a third with one
-known mistake from the catalogue, a third untouched releases; grades it both ways in
-separate gradebooks, checks that the scores agree, and prints both times and the ratio.
+A class "LxA" is L learners, each submitting A assignments (01_rnn, then 03_lstm): a third
+solved, a third with one known mistake from the catalogue, a third untouched releases. Each class
+is graded both ways in separate gradebooks; the scores must agree. Printed per class: both times,
+the speed-up, and our seconds per notebook against the floor measured in the same run (the same
+kinds of notebooks executed bare with nbclient, one after another, divided by the cores). Then,
+from the largest class, where our time goes (prepare and record run in this process, one notebook
+after another; execute and re-check in the workers) and the throughput that serial part allows
+with 8, 32 and 128 Dask workers.
 """
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -27,66 +36,112 @@ from autograder.release import run_nbgrader  # noqa: E402
 ASSIGNMENTS = ["01_rnn", "03_lstm"]
 
 
-def build_class(root, learners):
+def _submission(assignment, n):
+    """Learner n's notebook for ``assignment``: solved, one catalogued mistake, or the untouched release."""
+    solved = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    if n % 3 == 0:
+        return solved.read_text()
+    if n % 3 == 2:
+        return (REPO / "course" / assignment / f"{assignment}.ipynb").read_text()
+    catalogue = next(c for c in catalogues().values() if c.notebook.startswith(assignment + "/"))
+    mistake = catalogue.mistakes[n % len(catalogue.mistakes)]
+    nb = json.loads(solved.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == mistake.function:
+            cell["source"] = apply_mistake("".join(cell["source"]), mistake)
+    return json.dumps(nb)
+
+
+def build_class(root, learners, assignments):
     db = f"sqlite:///{root / 'gradebook.db'}"
     options = [f"--CourseDirectory.root={root}", f"--CourseDirectory.source_directory={REPO / 'solutions'}",
                f"--CourseDirectory.db_url={db}"]
-    for assignment in ASSIGNMENTS:
+    for assignment in assignments:
         run_nbgrader("generate_assignment", assignment, "--force", *options)
-    by_notebook = {c.notebook.split("/")[0]: c for c in catalogues().values()}
     for n in range(learners):
-        for assignment in ASSIGNMENTS:
+        for assignment in assignments:
             folder = root / "autograder" / "submitted" / f"learner{n:03d}" / assignment
             folder.mkdir(parents=True)
-            solved = REPO / "solutions" / assignment / f"{assignment}.ipynb"
-            if n % 3 == 0:
-                shutil.copy(solved, folder)
-            elif n % 3 == 1:
-                mistake = by_notebook[assignment].mistakes[n % len(by_notebook[assignment].mistakes)]
-                nb = json.loads(solved.read_text())
-                for cell in nb["cells"]:
-                    if cell["metadata"].get("nbgrader", {}).get("grade_id") == mistake.function:
-                        cell["source"] = apply_mistake("".join(cell["source"]), mistake)
-                (folder / solved.name).write_text(json.dumps(nb))
-            else:
-                shutil.copy(REPO / "course" / assignment / f"{assignment}.ipynb", folder)
+            (folder / f"{assignment}.ipynb").write_text(_submission(assignment, n))
     return db, options
 
 
-def scores(db):
+def scores(db, assignments):
     with Gradebook(db) as gradebook:
-        return {(s.student.id, s.assignment.name): s.score for a in ASSIGNMENTS
+        return {(s.student.id, s.assignment.name): s.score for a in assignments
                 for s in gradebook.assignment_submissions(a)}
+
+
+def floor_per_notebook(cores):
+    """Seconds per notebook when the class's kinds of notebooks run bare (nbclient, no nbgrader, no sandbox)."""
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for assignment in ASSIGNMENTS:
+            shutil.copy(REPO / "solutions" / assignment / "reference.json", folder)
+            for n in range(3):
+                nb = nbformat.reads(_submission(assignment, n), as_version=4)
+                start = time.perf_counter()
+                NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                               resources={"metadata": {"path": folder}}).execute()
+                times.append(time.perf_counter() - start)
+    return sum(times) / len(times) / cores
+
+
+def grade_class(learners, assignments, workers):
+    with tempfile.TemporaryDirectory() as plain_dir, tempfile.TemporaryDirectory() as ours_dir:
+        plain_db, options = build_class(Path(plain_dir), learners, assignments)
+        start = time.perf_counter()
+        for assignment in assignments:
+            run_nbgrader("autograde", assignment, "--force", *options)
+        plain = time.perf_counter() - start
+        ours_db, _ = build_class(Path(ours_dir), learners, assignments)
+        config = grading.load_config(**{"CourseDirectory.root": ours_dir, "CourseDirectory.db_url": ours_db,
+                                        "CourseDirectory.source_directory": str(REPO / "solutions")})
+        timings = {}
+        start = time.perf_counter()
+        results = grading.grade(assignments, workers=workers, config=config, progress=None, timings=timings)
+        ours = time.perf_counter() - start
+        plain_scores, our_scores = scores(plain_db, assignments), scores(ours_db, assignments)
+        for key in sorted(plain_scores):
+            if plain_scores[key] != our_scores.get(key):
+                print(f"  disagree: {key}: plain {plain_scores[key]:g}, ours {our_scores.get(key)}")
+    return plain, ours, plain_scores == our_scores, timings, results
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", type=int, default=20)
+    parser.add_argument("--classes", default="5x1,20x1,20x2", help="learners x assignments, comma-separated")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as plain_dir, tempfile.TemporaryDirectory() as ours_dir:
-        plain_db, options = build_class(Path(plain_dir), args.learners)
-        start = time.perf_counter()
-        for assignment in ASSIGNMENTS:
-            run_nbgrader("autograde", assignment, "--force", *options)
-        plain = time.perf_counter() - start
-        ours_db, _ = build_class(Path(ours_dir), args.learners)
-        config = grading.load_config(**{"CourseDirectory.root": ours_dir, "CourseDirectory.db_url": ours_db,
-                                        "CourseDirectory.source_directory": str(REPO / "solutions")})
-        start = time.perf_counter()
-        grading.grade(ASSIGNMENTS, workers=args.workers, config=config, progress=None)
-        ours = time.perf_counter() - start
-        plain_scores, our_scores = scores(plain_db), scores(ours_db)
-        agree = plain_scores == our_scores
-        for key in sorted(plain_scores):
-            if plain_scores[key] != our_scores.get(key):
-                print(f"disagree: {key}: plain {plain_scores[key]:g}, ours {our_scores.get(key)}")
-    notebooks = args.learners * len(ASSIGNMENTS)
-    print(f"{notebooks} notebooks; sandbox: {'bubblewrap + rlimits' if sandbox.available() else 'rlimits only'}")
-    print(f"plain nbgrader autograde: {plain:7.1f} s ({plain / notebooks:.2f} s per notebook)")
-    print(f"python -m autograder grade: {ours:5.1f} s ({ours / notebooks:.2f} s per notebook)")
-    print(f"speed-up: {plain / ours:.2f}x; scores agree: {agree}")
-    return 0 if agree else 1
+    workers = args.workers or os.cpu_count() or 1
+    floor = floor_per_notebook(workers)
+    print(f"sandbox: {'bubblewrap + rlimits' if sandbox.available() else 'rlimits only'}; {workers} workers; "
+          f"floor (bare nbclient kernels, {workers} cores): {floor:.2f} s per notebook")
+    print(f"{'class':>6s} {'notebooks':>9s} {'plain s':>8s} {'ours s':>7s} {'speed-up':>8s} "
+          f"{'ours s/nb':>9s} {'x floor':>7s}  scores agree")
+    agree_all, largest = True, None
+    for text in args.classes.split(","):
+        learners, count = (int(part) for part in text.lower().split("x"))
+        plain, ours, agree, timings, results = grade_class(learners, ASSIGNMENTS[:count], workers)
+        notebooks = learners * count
+        agree_all &= agree
+        print(f"{text:>6s} {notebooks:9d} {plain:8.1f} {ours:7.1f} {plain / ours:7.2f}x {ours / notebooks:9.2f} "
+              f"{ours / notebooks / floor:6.2f}x  {agree}", flush=True)
+        if largest is None or notebooks > largest[0]:
+            largest = (notebooks, ours, timings, results)
+    notebooks, ours, timings, results = largest
+    execute = sum(r.seconds for r in results) / notebooks
+    recheck = sum(r.recheck_seconds for r in results) / notebooks
+    serial = (timings["prepare"] + timings["record"]) / notebooks
+    print(f"\nwhere the time goes ({notebooks} notebooks, per notebook): prepare {timings['prepare'] / notebooks:.3f} s "
+          f"and record {timings['record'] / notebooks:.3f} s in this process; in a worker {execute:.2f} s, "
+          f"of which re-check {recheck:.2f} s")
+    for count in (8, 32, 128):
+        rate = 1 / max(serial, execute / count)
+        bound = "the serial part" if serial > execute / count else "the workers"
+        print(f"  {count:4d} Dask workers: about {rate:5.1f} notebooks/s ({bound} sets the pace); "
+              f"1,000 learners x 7 notebooks in about {7000 / rate / 60:.0f} min")
+    return 0 if agree_all else 1
 
 
 if __name__ == "__main__":

@@ -473,8 +473,7 @@ def _facts_of(tmp_path, name, code):
     folder = tmp_path / name / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]), folder / NOTEBOOK)
-    problem, _ = grading.execute_notebook(str(folder / NOTEBOOK), str(folder), 30, slot=0)
-    assert problem == ""
+    assert grading.execute_notebook(str(folder / NOTEBOOK), str(folder), 30, slot=0).problem == ""
     nb = read_notebook(folder / NOTEBOOK)
     printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     return eval(printed.split("FACTS ", 1)[1].splitlines()[0])  # noqa: S307 - our own cell's dict
