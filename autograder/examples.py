@@ -147,9 +147,10 @@ def _same(a, b):
     return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
-def build_reference(catalogue):
-    """Compute the worked examples of one catalogue: inputs, expected outputs, mistakes' outputs."""
-    notebook = REPO / "solutions" / catalogue.notebook
+def build_reference(catalogue, root=REPO):
+    """Compute the worked examples of one catalogue from the course at ``root`` (its solutions/): inputs,
+    expected outputs, mistakes' outputs."""
+    notebook = Path(root) / "solutions" / catalogue.notebook
     reference = solution_namespace(notebook)
     mutants = {mistake: solution_namespace(notebook, mistake) for mistake in catalogue.mistakes}
     stored = {}
@@ -198,13 +199,14 @@ def check_catalogue(catalogue):
 
 
 def write_references(root=REPO):
-    """Write solutions/<assignment>/reference.json for every catalogue."""
+    """Write solutions/<assignment>/reference.json for every catalogue whose notebook the course at ``root`` has,
+    computed from that course's own solutions."""
     written = []
     for catalogue in catalogues().values():
-        if not catalogue.examples:
-            continue  # the notebook's test cells hold their own numbers
+        if not catalogue.examples or not (Path(root) / "solutions" / catalogue.notebook).exists():
+            continue  # the notebook's test cells hold their own numbers, or this course has no such notebook
         path = Path(root) / "solutions" / Path(catalogue.notebook).parent / "reference.json"
-        path.write_text(json.dumps(build_reference(catalogue), indent=1) + "\n")
+        path.write_text(json.dumps(build_reference(catalogue, root), indent=1) + "\n")
         written.append(path)
     return written
 

@@ -3,13 +3,14 @@
 import ast
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import COURSE, REPO, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
 
-from autograder.examples import build_reference, catalogues, check_catalogue
+from autograder.examples import build_reference, catalogues, check_catalogue, write_references
 from autograder.release import release
 
 SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
@@ -189,3 +190,23 @@ def test_worked_examples_are_up_to_date_with_the_solutions(name):
 @pytest.mark.parametrize("name", sorted(catalogues()))
 def test_every_known_mistake_changes_its_example_and_can_be_told_apart(name):
     assert check_catalogue(catalogues()[name]) == []
+
+
+def test_worked_examples_come_from_the_course_being_released(tmp_path):
+    """`python -m autograder --course-dir DIR release` computes DIR's worked examples from DIR's solutions/."""
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    shutil.copytree(SOLUTIONS / "01_rnn", course / "solutions" / "01_rnn")
+    path = course / "solutions" / "01_rnn" / "01_rnn.ipynb"
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == "rnn_step_forward":  # this course's step adds 1
+            cell["source"] = source(cell) + (
+                "\n\n_first = rnn_step_forward\n\n\ndef rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+                "    next_h, cache = _first(x, prev_h, Wx, Wh, b)\n    return next_h + 1.0, cache\n")
+    path.write_text(json.dumps(nb))
+    written = write_references(course)
+    assert written == [course / "solutions" / "01_rnn" / "reference.json"]  # only the notebooks it has
+    ours = json.loads(written[0].read_text())["rnn_step_forward"]["expected"]["next_h"]
+    repository = json.loads((SOLUTIONS / "01_rnn" / "reference.json").read_text())["rnn_step_forward"]["expected"]["next_h"]
+    np.testing.assert_allclose(np.array(ours), np.array(repository) + 1.0)
