@@ -15,7 +15,8 @@ def main(argv=None):
     grade = commands.add_parser("grade", help="autograde every collected submission, in parallel and sandboxed")
     grade.add_argument("assignments", nargs="*", help="default: every assignment")
     grade.add_argument("--workers", type=int, default=None, help="parallel kernels (default: all cores)")
-    grade.add_argument("--timeout", type=int, default=60, help="seconds a cell may run")
+    grade.add_argument("--timeout", type=int, default=None,
+                       help="seconds a cell may run (default: ExecutePreprocessor.timeout in nbgrader_config.py, 120)")
     grade.add_argument("--scheduler", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run the notebooks on a Dask cluster (e.g. tcp://host:8786; without an address: "
                             "a new local cluster) instead of the local process pool")

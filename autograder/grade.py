@@ -458,7 +458,7 @@ def _stage(coursedir, staged, assignment, submitted):
                      gradebook, assignment, [(student, notebook) for student, _, notebook in submitted])
 
 
-def grade(assignments, workers=None, timeout=60, config=None, progress=None, scheduler=None, timings=None):
+def grade(assignments, workers=None, timeout=None, config=None, progress=None, scheduler=None, timings=None):
     """
     Autograde every collected submission of ``assignments``; return a list of :class:`Result`.
     The notebooks run in a local process pool of ``workers``, or on a Dask cluster: ``scheduler``
@@ -470,6 +470,8 @@ def grade(assignments, workers=None, timeout=60, config=None, progress=None, sch
     timings.update(prepare=0.0, record=0.0)
     config = config or load_config()
     coursedir = _coursedir(config)
+    # one timeout per cell, nbgrader's (ExecutePreprocessor.timeout), unless the caller gives one
+    timeout = timeout or config.ExecutePreprocessor.get("timeout", 120)
     # nbgrader grades a staged copy of the submissions, with their metadata repaired (autograder.repair)
     staged = str(Path(coursedir.submitted_directory).parent / "staged")
     overrides = [f"--CourseDirectory.root={coursedir.root}", f"--CourseDirectory.db_url={coursedir.db_url}",

@@ -32,7 +32,7 @@ c.CourseDirectory.db_url = os.environ.get("RNNLAB_DB_URL", f"sqlite:///{os.path.
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
-# A learner's cell gets this long before nbgrader gives up on it.
+# A learner's cell gets this long before nbgrader (and python -m autograder grade) gives up on it.
 c.ExecutePreprocessor.timeout = 120
 # A deleted test cell is put back and run: the learner's functions are graded, not the deletion.
 c.OverwriteCells.add_missing_cells = True
