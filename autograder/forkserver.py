@@ -23,9 +23,11 @@ IPC object, and the grader deletes the job's folder. ``tests/test_grading.py`` c
 notebook that leaves files, processes, shared memory and environment behind.
 """
 
+import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -286,6 +288,7 @@ class SlotServer:
         # started here, waited for at first use (wait): the worker loads the rest meanwhile
         self.process = subprocess.Popen(wrapped, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
         self.ready = False
+        atexit.register(self.close)  # the worker's end: the server goes (bubblewrap's --die-with-parent too), and its folder
 
     def wait(self):
         """Return once the server listens (it has imported everything it preloads)."""
@@ -327,6 +330,7 @@ class SlotServer:
         if self.alive():
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def main(argv):

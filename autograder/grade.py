@@ -386,15 +386,6 @@ def _shared_gradebook(shared):
             module.Gradebook = original
 
 
-def record(path, student, assignment, notebook, config):
-    """Store the scores of one executed notebook in the gradebook (see :class:`Recorder`)."""
-    recorder = Recorder(config)
-    try:
-        recorder.record(path, student, assignment, notebook)
-    finally:
-        recorder.close()
-
-
 # the command ------------------------------------------------------------------------
 
 
