@@ -35,11 +35,8 @@ class HideHiddenTests(Preprocessor):
     end_test_delimiter = Unicode("END HIDDEN TESTS", help="The line that closes hidden tests").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        public, hidden = strip_hidden(cell.source, self.begin_test_delimiter, self.end_test_delimiter)
-        if hidden or self.begin_test_delimiter in cell.source:
-            cell.source = public
+        if cell.cell_type == "code" and self.begin_test_delimiter in cell.source:
+            cell.source, _ = strip_hidden(cell.source, self.begin_test_delimiter, self.end_test_delimiter)
             cell.outputs = [_without_traceback(output) for output in cell.get("outputs", [])]
         return cell, resources
 
