@@ -1,0 +1,500 @@
+"""How much of a gradient survives the trip back through time: the numbers behind notebook 02's
+vanishing-gradient explorer (`rnnlab.widgets` shows them, `rnnlab.gradient_pictures` draws them).
+
+    from rnnlab import gradient_flow
+    from rnnlab.widgets import DEFAULTS
+    data = gradient_flow.compute({**DEFAULTS, "cell": "lstm", "gate_bias": 5.0})
+    data["norms"]                              # ||ds_T / ds_{T-k}||_2 at data["k"]
+
+One sequence runs through a recurrent cell, and a gradient is followed backwards from the
+last state. How much of it reaches the state k steps earlier is the size of the matrix
+product of per-step Jacobians
+
+    dh_T / dh_{T-k} = J_T J_{T-1} ... J_{T-k+1},    J_t = dh_t / dh_{t-1},
+
+measured by its spectral norm (largest singular value). For the LSTM the state is
+the pair (h, c), so J_t is a 2H x 2H matrix; the cell-state block dc_T / dc_{T-k}
+is reported too. The theory it is compared with:
+
+- tanh, sigmoid, ReLU, linear cells, h_t = phi(x_t Wx + h_{t-1} W + b):
+  ||J_t|| <= gamma * sigma_max(W) with gamma = sup phi' (1, 1/4, 1, 1), so the norm
+  after k steps is at most (gamma * sigma_max(W))**k, and sigma_max(W) < 1 / gamma is
+  enough for the gradient to vanish (Pascanu, Mikolov and Bengio 2013). Eigenvalues
+  do not decide this: a matrix with all eigenvalues inside the unit circle can
+  still stretch some vector (its largest singular value is what counts).
+- LSTM: along the cell state c_t = f_t * c_{t-1} + ..., the gradient is multiplied by
+  the forget gate at every step, sigmoid(b_f)**k when the gate sits at its bias,
+  a memory horizon of -1 / ln sigmoid(b_f) steps.
+- GRU, h_t = (1 - z_t) * n_t + z_t * h_{t-1}: the same with the update gate z_t and
+  its bias b_z.
+
+`compute` does it all, in four steps that can be called one by one: `network` (the weights,
+bias and inputs one setting describes), `run` (the sequence through the cell),
+`step_jacobians` (every J_t) and `log_norms_through_time` (the norms of their products, at
+the k `sampled_steps` picks). Everything comes from the cells' forward equations; the
+Jacobians are their derivatives by the complex step (see COMPLEX_STEP). Nothing here is a
+notebook exercise.
+"""
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+CELLS = ("linear", "tanh", "sigmoid", "relu", "gru", "lstm")
+INITS = ("gaussian", "orthogonal", "identity")
+GAIN_BY = ("spectral radius", "singular value")
+# How many H x H blocks the packed recurrent weights hold, in PyTorch's order
+# (GRU r, z, n; LSTM i, f, g, o), and which block feeds the cell's tanh (the "W" of the pictures).
+BLOCKS = {"linear": 1, "tanh": 1, "sigmoid": 1, "relu": 1, "gru": 3, "lstm": 4}
+CANDIDATE_BLOCK = {"linear": 0, "tanh": 0, "sigmoid": 0, "relu": 0, "gru": 2, "lstm": 2}
+# The gate whose bias gate_bias sets: GRU update gate z, LSTM forget gate f.
+MEMORY_GATE_BLOCK = {"gru": 1, "lstm": 1}
+# gamma = sup phi' of the nonlinearity (for the gated cells, of the tanh candidate).
+GAMMA = {"linear": 1.0, "tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "gru": 1.0, "lstm": 1.0}
+
+# At most this many k get a spectral norm; the others are skipped (the products are
+# still formed for every k: it is the norms that cost).
+MAX_NORM_POINTS = 41
+
+
+def _exp(a):
+    """
+    np.exp, and for the complex step (see COMPLEX_STEP), exp(x + i e) = exp(x) (1 + i e) exactly when e is
+    that small: real exponentials only, several times faster than complex ones.
+    """
+    if not np.iscomplexobj(a):
+        with np.errstate(over="ignore"):
+            return np.exp(a)
+    out = np.empty(a.shape, dtype=np.complex128)
+    np.exp(np.minimum(a.real, 700.0), out=out.real)  # beyond 700 a sigmoid is 1 anyway; no inf * 0
+    np.multiply(out.real, a.imag, out=out.imag)
+    return out
+
+
+def _reciprocal(a):
+    """1 / a, and for the complex step 1 / (x + i e) = 1 / x - i e / x**2 exactly (e**2 is below rounding)."""
+    if not np.iscomplexobj(a):
+        return 1.0 / a
+    out = np.empty(a.shape, dtype=np.complex128)
+    np.divide(1.0, a.real, out=out.real)
+    np.multiply(a.imag, out.real, out=out.imag)
+    out.imag *= -out.real
+    return out
+
+
+def _logistic(a):
+    # The plain formula: the explorer's pre-activations stay far from where exp(-a) overflows
+    # (a numerically careful sigmoid is an exercise of notebook 03).
+    return _reciprocal(1.0 + _exp(-a))
+
+
+def _tanh(a):
+    """np.tanh; for the complex step, from the logistic (tanh(a) = 2 sigmoid(2a) - 1), on real exponentials."""
+    return 2.0 * _logistic(2.0 * a) - 1.0 if np.iscomplexobj(a) else np.tanh(a)
+
+
+def _activation(cell, a):
+    """phi(a) of the plain cells: identity, tanh, logistic sigmoid or ReLU (real or complex a, see _slope)."""
+    if cell == "tanh":
+        return _tanh(a)
+    if cell == "sigmoid":
+        return _logistic(a)
+    if cell == "relu":
+        return np.where(np.real(a) > 0, a, 0.0)
+    return a
+
+
+# Derivatives come from the forward equations alone, by the complex step: for a function f that is
+# analytic (or piecewise linear) and real on the reals, f(x + i e) = f(x) + i e f'(x) + O(e**2), so
+# Im f(x + i e) / e is f'(x) to machine precision, with no difference of nearby numbers to lose
+# digits. So the explorer holds no hand-written derivative of any cell: those are the exercises.
+COMPLEX_STEP = 1e-20
+STEPS_PER_CHUNK = 4
+
+
+def _slope(cell, pre):
+    """phi'(pre) of the nonlinearity whose saturation the histogram shows (tanh for the gated cells)."""
+    nonlinearity = "tanh" if cell in ("gru", "lstm") else cell
+    return np.imag(_activation(nonlinearity, pre + 1j * COMPLEX_STEP)) / COMPLEX_STEP
+
+
+def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
+    """
+    One step of a cell, for any leading batch shape, real or complex.
+
+    The cells, with a = inputs + recurrent = x_t Wx + b + h_{t-1} Wh split into H-wide gate blocks:
+    - linear / tanh / sigmoid / relu: h_t = phi(a)
+    - gru (reset gate inside the candidate, as in notebook 04):
+      r, z = sigmoid(a_r), sigmoid(a_z); n = tanh(x_t Wx_n + b_n + (r * h_{t-1}) Wh_n);
+      h_t = (1 - z) * n + z * h_{t-1}
+    - lstm: i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g); c_t = f * c_{t-1} + i * g;
+      h_t = o * tanh(c_t)
+
+    Inputs:
+    - inputs: x_t Wx + b, of shape (..., kH)
+    - h_prev: Previous hidden state, of shape (..., H)
+    - recurrent: h_prev Wh, of shape (..., kH), given by the caller so that a batch of small changes
+      of h_prev costs no matrix product (row j of Wh is what a change of h_prev[j] adds); the GRU
+      reads only its gates' columns, the first 2H
+    - Wh: Recurrent weights, of shape (H, kH) (the GRU's candidate multiplies r * h_prev by its block)
+    - c_prev: Previous cell state of the LSTM, of shape (..., H)
+    Returns a tuple of:
+    - h: New hidden state, of shape (..., H)
+    - c: New cell state (LSTM), or None
+    - pre: Pre-activation of the cell's nonlinearity (a, or the candidate's), of shape (..., H)
+    - gates: Dict of the gates by name, each of shape (..., H)
+    """
+    H = Wh.shape[0]
+    if cell == "gru":
+        a = inputs[..., :2 * H] + recurrent[..., :2 * H]  # the gates' pre-activations (the candidate has its own)
+        r, z = _logistic(a[..., :H]), _logistic(a[..., H:])
+        pre = inputs[..., 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:]  # (..., H)
+        n = _tanh(pre)
+        return (1 - z) * n + z * h_prev, None, pre, {"r": r, "z": z, "n": n}
+    a = inputs + recurrent
+    if cell == "lstm":
+        i, f, o = _logistic(a[..., :H]), _logistic(a[..., H:2 * H]), _logistic(a[..., 3 * H:])
+        pre = a[..., 2 * H:3 * H]
+        g = _tanh(pre)
+        c = f * c_prev + i * g
+        return o * _tanh(c), c, pre, {"i": i, "f": f, "g": g, "o": o}
+    return _activation(cell, a), None, a, {}
+
+
+def _initial_matrix(init, hidden_size, rng):
+    """
+    One recurrent block before scaling.
+
+    Inputs:
+    - init: "gaussian" (entries N(0, 1/H)), "orthogonal" (uniformly random rotation/reflection)
+      or "identity"
+    - hidden_size: H
+    - rng: np.random.Generator
+    Returns:
+    - W0: Array of shape (H, H)
+    """
+    if init == "identity":
+        return np.eye(hidden_size)
+    gaussian = rng.standard_normal((hidden_size, hidden_size)) / np.sqrt(hidden_size)
+    if init == "gaussian":
+        return gaussian
+    if init == "orthogonal":
+        q, r = np.linalg.qr(gaussian)
+        # Fixing the signs of R's diagonal makes Q uniformly distributed (Haar), not biased by QR.
+        return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    raise ValueError(f"init must be one of {INITS}, got {init!r}")
+
+
+def _matrix_scale(matrix, gain_by):
+    """Spectral radius max |eigenvalue| or largest singular value of a square matrix."""
+    if gain_by == "spectral radius":
+        return float(np.max(np.abs(np.linalg.eigvals(matrix))))
+    if gain_by == "singular value":
+        return float(np.linalg.norm(matrix, 2))
+    raise ValueError(f"gain_by must be one of {GAIN_BY}, got {gain_by!r}")
+
+
+def _unit_gain_weights(cell, hidden_size, init, gain_by, seed):
+    """
+    Recurrent weights at gain 1, their candidate block's eigenvalues and singular value.
+    Cached: only the number of blocks, hidden size, init, normalisation and seed change them
+    (gain just scales them, and the four plain cells share theirs).
+
+    Returns a tuple of read-only arrays:
+    - Wh: Packed recurrent weights, of shape (H, kH), every H x H block divided by its own
+      spectral radius or largest singular value (so that block has that value 1)
+    - eigenvalues: Eigenvalues of the candidate block, of shape (H,), complex
+    - sigma_max: Largest singular value of the candidate block, an array of shape ()
+    """
+    return _unit_gain_blocks(BLOCKS[cell], CANDIDATE_BLOCK[cell], hidden_size, init, gain_by, seed)
+
+
+@lru_cache(maxsize=32)
+def _unit_gain_blocks(count, candidate_block, hidden_size, init, gain_by, seed):
+    """_unit_gain_weights for `count` blocks of which the candidate (tanh) block is number `candidate_block`."""
+    rng = np.random.default_rng([seed, 0])
+    blocks = []
+    # The candidate block is drawn first, so a tanh RNN and an LSTM with the same seed share their W.
+    order = [candidate_block] + [b for b in range(count) if b != candidate_block]
+    for _ in order:
+        block = _initial_matrix(init, hidden_size, rng)
+        scale = _matrix_scale(block, gain_by)
+        blocks.append(block / scale if scale > 0 else block)
+    Wh = np.concatenate([blocks[order.index(b)] for b in range(count)], axis=1)  # (H, kH)
+    candidate = blocks[0]
+    results = (Wh, np.linalg.eigvals(candidate), np.array(np.linalg.norm(candidate, 2)))
+    for array in results:
+        array.setflags(write=False)
+    return results
+
+
+def network(cell, hidden_size, T, init, gain, gain_by, input_scale, gate_bias, seed):
+    """
+    The network one setting of the explorer's controls describes.
+
+    Inputs: the settings, by name (see rnnlab.widgets.Explorer).
+    Returns a tuple of:
+    - Wh: Recurrent weights, of shape (H, kH), gain times the unit-gain blocks
+    - bias: Of shape (kH,); zero but for the GRU update gate / LSTM forget gate (gate_bias)
+    - drive: The input's contribution x_t Wx at every step, of shape (T, kH), entries
+      N(0, input_scale**2) (the same random numbers for every T, so T only cuts the sequence)
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    unit_Wh, _, _ = _unit_gain_weights(cell, hidden_size, init, gain_by, seed)
+    width = BLOCKS[cell] * hidden_size
+    bias = np.zeros(width)
+    if cell in MEMORY_GATE_BLOCK:
+        gate = MEMORY_GATE_BLOCK[cell]
+        bias[gate * hidden_size:(gate + 1) * hidden_size] = gate_bias
+    drive = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, width))
+    return gain * unit_Wh, bias, drive
+
+
+def run(cell, Wh, bias, drive, h0=None, c0=None):
+    """
+    Run a cell (see `_step`) over one sequence (a batch of one), keeping what its Jacobians need.
+
+    Inputs:
+    - cell: One of CELLS
+    - Wh: Recurrent weights, of shape (H, kH)
+    - bias: Of shape (kH,)
+    - drive: x_t Wx for every step, of shape (T, kH)
+    - h0, c0: Initial hidden and cell state, of shape (H,); zero when None
+    Returns:
+    - run: Dict of arrays: "h" (h_1 .. h_T), "h_prev" (h_0 .. h_{T-1}), "pre" (the pre-activation of
+      the cell's own nonlinearity) and "derivative" (phi' there), of shape (T, H); "inputs"
+      (x_t Wx + b, of shape (T, kH)); for the gated cells the gates by name ("r", "z", "n" /
+      "i", "f", "g", "o"), and for the LSTM "c", "c_prev"
+    """
+    T = drive.shape[0]
+    H = Wh.shape[0]
+    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
+    c = np.zeros(H) if c0 is None else np.asarray(c0, dtype=np.float64)
+    run = {"inputs": drive + bias, **{name: np.empty((T, H)) for name in ("h", "h_prev", "pre")}}
+    if cell == "lstm":
+        run["c"], run["c_prev"] = np.empty((T, H)), np.empty((T, H))
+    for t in range(T):
+        run["h_prev"][t] = h
+        if cell == "lstm":
+            run["c_prev"][t] = c
+        h, c, run["pre"][t], gates = _step(cell, run["inputs"][t], h, h @ Wh, Wh, c)
+        run["h"][t] = h
+        if cell == "lstm":
+            run["c"][t] = c
+        for name, gate in gates.items():
+            run.setdefault(name, np.empty((T, H)))[t] = gate
+    run["derivative"] = _slope(cell, run["pre"])
+    return run
+
+
+class StepJacobians(NamedTuple):
+    """
+    The Jacobians J_t = ds_t / ds_{t-1} of every step, of the state s = h, or s = (h, c) for the LSTM.
+
+    - by_h: ds_t / dh_{t-1}, of shape (T, S, H)
+    - by_c: None, or for the LSTM the two diagonals of ds_t / dc_{t-1} = [diag(dh_dc); diag(f)],
+      of shape (T, 2, H) (c_{t-1} reaches h_t and c_t only through its own unit)
+    """
+
+    by_h: np.ndarray
+    by_c: np.ndarray | None
+
+    def dense(self):
+        """All J_t as full matrices, of shape (T, S, S)."""
+        if self.by_c is None:
+            return self.by_h
+        T, S, H = self.by_h.shape
+        by_c = np.zeros((T, S, H))
+        units = np.arange(H)
+        by_c[:, units, units] = self.by_c[:, 0]
+        by_c[:, H + units, units] = self.by_c[:, 1]
+        return np.concatenate([self.by_h, by_c], axis=2)
+
+
+def step_jacobians(cell, Wh, run):
+    """
+    Per-step Jacobians of the state, differentiating `_step` by the complex step (see COMPLEX_STEP).
+
+    Every cell but the GRU sees h_{t-1} only through its pre-activations a = x_t Wx + b + h_{t-1} Wh,
+    and then works unit by unit: unit i of s_t depends on unit i of each gate block of a (and, for the
+    LSTM, on c_{t-1}[i]). So by the chain rule through that matrix product, ds_t/dh_{t-1} = (ds_t/da) Wh^T,
+    and one complex step per gate block, moving that block of every unit at once, gives all of ds_t/da:
+    one to four batched evaluations of the step instead of H. The GRU also multiplies h_{t-1} by its
+    gates (r * h_{t-1} inside the candidate, z * h_{t-1}), so it moves each of the H units of h_{t-1}
+    in turn, all of them in one batched call.
+
+    Inputs:
+    - cell: One of CELLS
+    - Wh: Recurrent weights, of shape (H, kH)
+    - run: What `run` returned
+    Returns:
+    - jacobians: StepJacobians; J_t[i, j] = d s_t[i] / d s_{t-1}[j]
+    """
+    T, H = run["h"].shape
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    recurrent = run["h_prev"] @ Wh  # (T, kH)
+    if cell == "gru":
+        return StepJacobians(_gru_step_jacobians(Wh, run, recurrent), None)
+    blocks = BLOCKS[cell]
+    directions = 1j * COMPLEX_STEP * np.repeat(np.eye(blocks), H, axis=1)  # (blocks, kH): row g moves gate block g
+    c_prev = run["c_prev"] if cell == "lstm" else None
+    h, c, _, _ = _step(cell, run["inputs"], run["h_prev"], recurrent + directions[:, None, :], Wh, c_prev)
+    moved = h if c is None else np.concatenate([h, c], axis=2)  # (blocks, T, S)
+    by_block = np.imag(moved) / COMPLEX_STEP  # (blocks, T, S): d s_t[i] / d a_g[i], unit i of block g
+    # Row i of ds_t/dh_{t-1} is sum over g of by_block[g, t, i] times row i of Wh_g^T (for c_t as for h_t).
+    Wh_T = Wh.reshape(H, blocks, H).transpose(1, 2, 0)  # (blocks, H, H): Wh_T[g] is block g of Wh, transposed
+    if cell == "lstm":
+        Wh_T = np.concatenate([Wh_T, Wh_T], axis=1)  # (blocks, S, H)
+    by_h = by_block.transpose(2, 1, 0) @ Wh_T.transpose(1, 0, 2)  # (S, T, H): one small product per row i
+    by_h = np.ascontiguousarray(by_h.transpose(1, 0, 2))  # (T, S, H)
+    if cell != "lstm":
+        return StepJacobians(by_h, None)
+    # c_{t-1}[j] reaches only unit j of h_t and c_t, so all units can move at once
+    h, c, _, _ = _step(cell, run["inputs"], run["h_prev"], recurrent, Wh, run["c_prev"] + 1j * COMPLEX_STEP)
+    return StepJacobians(by_h, np.stack([np.imag(h), np.imag(c)], axis=1) / COMPLEX_STEP)
+
+
+def _gru_step_jacobians(Wh, run, recurrent):
+    """ds_t / dh_{t-1} of the GRU, of shape (T, H, H): every unit of h_{t-1} moved in turn (see step_jacobians)."""
+    T, H = run["h"].shape
+    directions = 1j * COMPLEX_STEP * np.eye(H)  # (H, H): row j moves h_{t-1}[j]
+    by_h = np.empty((T, H, H))
+    for start in range(0, T, STEPS_PER_CHUNK):  # a few steps at a time: the temporaries stay in the CPU cache
+        steps = slice(start, start + STEPS_PER_CHUNK)
+        h_prev = run["h_prev"][steps, None, :] + directions  # (chunk, H, H): [t, direction, unit]
+        # row j of Wh is what a change of h_{t-1}[j] adds to the gates' pre-activations
+        moved_recurrent = recurrent[steps, None, :2 * H] + 1j * COMPLEX_STEP * Wh[:, :2 * H]  # (chunk, H, 2H)
+        h, _, _, _ = _step("gru", run["inputs"][steps, None, :], h_prev, moved_recurrent, Wh)
+        by_h[steps] = np.imag(h).transpose(0, 2, 1) / COMPLEX_STEP
+    return by_h
+
+
+def sampled_steps(T, state_size):
+    """
+    The k (0 .. T) at which norms are computed: all of them, or MAX_NORM_POINTS evenly spread
+    (a third as many for states wider than 64, the LSTM's (h, c): a norm costs S**3).
+    """
+    max_points = MAX_NORM_POINTS if state_size <= 64 else MAX_NORM_POINTS // 3 + 1
+    if T + 1 <= max_points:
+        return np.arange(T + 1)
+    return np.unique(np.round(np.linspace(0, T, max_points)).astype(int))
+
+
+def log_norms_through_time(jacobians, steps):
+    """
+    ln || ds_T / ds_{T-k} ||_2 for the given k, from the per-step Jacobians.
+
+    The product is accumulated from the end, P_k = P_{k-1} J_{T-k+1} (matrix products); it is
+    rescaled by powers of two (exactly) so it neither overflows nor underflows, and the scale
+    is added back in log space. The norm is the spectral norm (largest singular value).
+
+    Inputs:
+    - jacobians: StepJacobians of T steps
+    - steps: Increasing k in 0 .. T, of shape (K,)
+    Returns a tuple of:
+    - log_norms: Natural log of the state's norm, of shape (K,) (-inf where the product is exactly 0)
+    - log_cell_norms: For the LSTM, ln || dc_T / dc_{T-k} ||_2, of shape (K,); else None
+    """
+    by_h, by_c = jacobians
+    T, S, H = by_h.shape
+    steps = np.asarray(steps)
+    wanted = {int(k): index for index, k in enumerate(steps)}
+    products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k
+    log_scales = np.full(len(steps), -np.inf)
+    product, spare = np.eye(S), np.empty((S, S))
+    log_scale = 0.0
+    for k in range(int(steps[-1]) + 1):
+        if k > 0:
+            t = T - k  # J_{T-k+1} is stored at index T - k
+            np.matmul(product, by_h[t], out=spare[:, :H])
+            if by_c is not None:
+                np.multiply(product[:, :H], by_c[t, 0], out=spare[:, H:])
+                spare[:, H:] += product[:, H:] * by_c[t, 1]
+            product, spare = spare, product
+            largest = np.max(np.abs(product))
+            if largest == 0:
+                break  # exactly zero from here on: the remaining norms stay -inf
+            if not 2.0 ** -100 < largest < 2.0 ** 100:
+                exponent = np.frexp(largest)[1]
+                np.ldexp(product, -exponent, out=product)
+                log_scale += exponent * np.log(2.0)
+        if k in wanted:
+            products[wanted[k]] = product
+            log_scales[wanted[k]] = log_scale
+
+    def log_spectral_norms(matrices):
+        # sigma_max(P)**2 is the largest eigenvalue of the symmetric P P^T: cheaper than an SVD and, for
+        # the largest value, as accurate.
+        largest = np.linalg.eigvalsh(matrices @ matrices.transpose(0, 2, 1))[:, -1]
+        with np.errstate(divide="ignore"):
+            return 0.5 * np.log(np.maximum(largest, 0.0)) + log_scales
+
+    log_cell_norms = log_spectral_norms(products[:, H:, H:]) if by_c is not None else None
+    return log_spectral_norms(products), log_cell_norms
+
+
+def compute(settings):
+    """
+    Everything the explorer shows, for one setting of its controls.
+
+    Inputs:
+    - settings: Dict of every argument of `network`, by name (the explorer's settings)
+    Returns:
+    - data: Dict of
+      - "k": steps back from the last state at which norms are computed, of shape (K,)
+      - "norms", "log_norms": ||dh_T / dh_{T-k}||_2 (spectral norm; for the LSTM of the
+        (h, c) state) and its natural log, of shape (K,)
+      - "cell_norms", "log_cell_norms": LSTM only, ||dc_T / dc_{T-k}||_2; else None
+      - "envelope", "log_envelope": the theory, rate**k, of shape (K,)
+      - "rate": gamma * sigma_max(W) for the plain cells, sigmoid(gate bias) for GRU and LSTM
+      - "horizon": -1 / ln(rate) steps (inf when rate >= 1)
+      - "gamma": sup phi'; "sigma_max", "spectral_radius": of W (the candidate block for GRU/LSTM)
+      - "eigenvalues": of W, of shape (H,), complex
+      - "derivatives": phi'(a) at every step and unit, of shape (T, H)
+      - "gates": the forget gate (LSTM) / update gate (GRU) at every step, of shape (T, H); else None
+      - "states": hidden states h_1 .. h_T, of shape (T, H)
+      - "settings": a copy of the settings
+    """
+    cell, hidden_size, T = settings["cell"], settings["hidden_size"], settings["T"]
+    Wh, bias, drive = network(**settings)
+    _, unit_eigenvalues, unit_sigma_max = _unit_gain_weights(cell, hidden_size, settings["init"],
+                                                             settings["gain_by"], settings["seed"])
+    trace = run(cell, Wh, bias, drive)
+    jacobians = step_jacobians(cell, Wh, trace)
+    steps = sampled_steps(T, state_size=jacobians.by_h.shape[1])
+    log_norms, log_cell_norms = log_norms_through_time(jacobians, steps)
+    gamma = GAMMA[cell]
+    sigma_max = settings["gain"] * float(unit_sigma_max)
+    if cell in MEMORY_GATE_BLOCK:
+        rate = float(_logistic(settings["gate_bias"]))
+    else:
+        rate = gamma * sigma_max
+    with np.errstate(divide="ignore"):
+        log_rate = np.log(rate)  # -inf for a zero W
+        horizon = -1.0 / log_rate if rate < 1 else np.inf
+    log_envelope = np.zeros(len(steps))
+    log_envelope[steps > 0] = steps[steps > 0] * log_rate  # k = 0 apart: 0 * -inf is not 0
+    with np.errstate(over="ignore"):
+        return {
+            "k": steps,
+            "norms": np.exp(log_norms),
+            "log_norms": log_norms,
+            "cell_norms": None if log_cell_norms is None else np.exp(log_cell_norms),
+            "log_cell_norms": log_cell_norms,
+            "envelope": np.exp(log_envelope),
+            "log_envelope": log_envelope,
+            "rate": rate,
+            "horizon": horizon,
+            "gamma": gamma,
+            "sigma_max": sigma_max,
+            "spectral_radius": settings["gain"] * float(np.max(np.abs(unit_eigenvalues))),
+            "eigenvalues": settings["gain"] * unit_eigenvalues,
+            "derivatives": trace["derivative"],
+            "gates": {"lstm": trace.get("f"), "gru": trace.get("z")}.get(cell),
+            "states": trace["h"],
+            "settings": dict(settings),
+        }
+

@@ -1,0 +1,342 @@
+"""The figure of notebook 02's vanishing-gradient explorer: four views of what
+`rnnlab.gradient_flow.compute` returns, redrawn in place.
+
+    from rnnlab import gradient_flow
+    from rnnlab.gradient_pictures import Pictures
+    from rnnlab.widgets import DEFAULTS
+    pictures = Pictures()
+    jpeg = pictures.draw(gradient_flow.compute(DEFAULTS))   # pictures.figure is the matplotlib Figure
+
+The views: the gradient's norm against k with the theory's rate**k, the eigenvalues of W
+against the circles of radius sigma_max and 1 / gamma, a histogram of phi'(a) (and of the
+memory gate), and the hidden states as a heatmap. `rnnlab.widgets.Explorer` shows the image
+under its controls.
+"""
+
+import io
+from collections import OrderedDict
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
+from PIL import Image
+
+from rnnlab.gradient_flow import CELLS, MEMORY_GATE_BLOCK
+
+FIGURE_SIZE = (10.0, 6.6)  # inches
+FIGURE_DPI = 80
+HISTOGRAM_EDGES = np.linspace(0.0, 1.0, 41)
+# Axis limits snap to these, so that most updates reuse a drawn background.
+NICE_RADII = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+NICE_FRACTIONS = (0.1, 0.2, 0.5, 1.0)
+NICE_STEPS = (10, 25, 50, 100, 150, 200)  # time axes: a shorter T leaves the right end empty
+NICE_UNITS = (8, 16, 32, 48, 64, 96, 128)
+NORMS_LEGEND_CORNERS = ("upper right", "lower right", "upper left", "lower left")  # first free one wins ties
+NICE_COLOUR_RANGES = tuple(scale * 10.0 ** power for power in range(-3, 9) for scale in (1, 2, 5))
+NONLINEARITY = {"linear": "identity", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "gru": "tanh", "lstm": "tanh"}
+
+
+def _snap_up(value, choices):
+    return next((choice for choice in choices if value <= choice), choices[-1])
+
+
+def _log10_limits(*log_values):
+    """y-limits of the norm plot (log10 of the norms, with 1 = 10**0 inside), on multiples of a round step
+    so that they rarely change, with some room above and below the lines."""
+    finite = np.concatenate([np.ravel(v)[np.isfinite(v)] for v in log_values if v is not None]) / np.log(10)
+    low, high = min(finite.min(initial=0.0), 0.0), max(finite.max(initial=0.0), 0.0)
+    step = _snap_up(1.1 * (high - low), (2, 5, 10, 20, 50, 100, 200, 500, 1000)) / 2  # at least a decade
+    return float(step * np.floor(low / step - 0.1)), float(step * np.ceil(high / step + 0.1))
+
+
+def _colour_limits(cell, states):
+    """Colour range of the hidden-state heatmap: the cell's range, or a round bound on |h| if it has none."""
+    if cell == "sigmoid":
+        return 0.0, 1.0
+    if cell in ("linear", "relu"):
+        bound = _snap_up(float(np.max(np.abs(states), initial=0.0)), NICE_COLOUR_RANGES)
+        return -bound, bound
+    return -1.0, 1.0
+
+
+class Pictures:
+    """The explorer's figure: four views drawn with matplotlib's Agg, handed out as an image.
+
+    The figure is made once and never shown by pyplot. Drawing text is what costs in Agg, so an
+    update draws none: each view sits in its own quarter of the figure, and an update pastes
+    stored pixels of the view's axes (frame, ticks, labels: redrawn only when its limits change),
+    draws the data artists over them, and pastes the stored title and legend (one per cell,
+    made when the figure is made). The numbers that change go into the explorer's text line.
+
+    Attributes:
+    - figure, canvas: The one matplotlib Figure and its Agg canvas
+    - axes: Dict of the four views' Axes: "norms", "eigenvalues", "derivatives", "states"
+    - quarters: Dict of each view's pixel box; everything a view draws stays inside it
+    - overlays: Dict of the stored titles and legends, by (view, variant, legend corner); see `decorate`
+    - norm_line, cell_line, envelope_line, horizon_line, eigenvalue_points, gamma_circle, sigma_circle,
+      derivative_bars, gate_bars, heatmap, colourbar: The artists that show the data
+    """
+
+    def __init__(self):
+        self.figure = Figure(figsize=FIGURE_SIZE, dpi=FIGURE_DPI)
+        self.canvas = FigureCanvasAgg(self.figure)
+        # A fixed title height: matplotlib would otherwise measure the tick labels at every draw to place it.
+        with matplotlib.rc_context({"axes.titley": 1.0, "axes.titlepad": 8.0}):
+            norms_ax, eig_ax, hist_ax, heat_ax = self.figure.subplots(2, 2).ravel()
+        self.figure.subplots_adjust(left=0.07, right=0.95, top=0.94, bottom=0.08, wspace=0.3, hspace=0.42)
+        self.axes = {"norms": norms_ax, "eigenvalues": eig_ax, "derivatives": hist_ax, "states": heat_ax}
+        for name, ax in self.axes.items():
+            # Few ticks: their labels are most of the cost of drawing a view's background.
+            ax.xaxis.set_major_locator(MaxNLocator(5, integer=name in ("norms", "states")))
+            ax.yaxis.set_major_locator(MaxNLocator(4, integer=name in ("norms", "states")))  # norms: whole decades
+            ax.set_autoscale_on(False)
+            ax.title.set_fontsize(10)
+            ax.title.set_animated(True)  # pasted from the stored overlay, not part of the background
+
+        norms_ax.set_xlabel("k, steps back from the last state")
+        norms_ax.set_ylabel("log₁₀ of the norm")  # plain text: mathtext costs at every background
+        norms_ax.grid(alpha=0.3)
+        self.norm_line, = norms_ax.plot([], [], ".-", color="C0", markersize=4, animated=True)
+        self.cell_line, = norms_ax.plot([], [], "-", color="C2", linewidth=1, animated=True)
+        self.envelope_line, = norms_ax.plot([], [], "--", color="C3", animated=True)
+        self.horizon_line = norms_ax.axvline(0, color="grey", linestyle=":", animated=True)
+
+        angles = np.linspace(0, 2 * np.pi, 181)
+        self.circle = np.cos(angles), np.sin(angles)
+        self.unit_circle, = eig_ax.plot(*self.circle, color="black", linewidth=0.8)
+        eig_ax.axhline(0, color="grey", linewidth=0.5)
+        eig_ax.axvline(0, color="grey", linewidth=0.5)
+        eig_ax.set_aspect("equal", adjustable="box")
+        eig_ax.set_anchor("W")  # room on the right for the legend
+        eig_ax.set_xlabel("real part")
+        eig_ax.set_ylabel("imaginary part")
+        self.eigenvalue_points = eig_ax.scatter([], [], s=12, color="C0", animated=True)
+        self.gamma_circle, = eig_ax.plot([], [], "--", color="C3", linewidth=1, animated=True)
+        self.sigma_circle, = eig_ax.plot([], [], ":", color="C1", linewidth=1.5, animated=True)
+
+        hist_ax.set_xlabel("value (near 0: saturated, the gradient is cut)")
+        hist_ax.set_ylabel("fraction of steps x units")
+        empty = np.zeros(len(HISTOGRAM_EDGES) - 1)
+        self.derivative_bars = hist_ax.stairs(empty, HISTOGRAM_EDGES, fill=True, alpha=0.6, color="C0", animated=True)
+        self.gate_bars = hist_ax.stairs(empty, HISTOGRAM_EDGES, color="C2", linewidth=1.5, animated=True)
+
+        heat_ax.set_xlabel("time step t")
+        heat_ax.set_ylabel("unit")
+        self.heatmap = heat_ax.imshow(np.zeros((1, 1)), aspect="auto", origin="lower", cmap="RdBu_r",
+                                      interpolation="nearest", animated=True)
+        self.colourbar = self.figure.colorbar(self.heatmap, ax=heat_ax, fraction=0.05, pad=0.02)
+        self.colourbar.locator = MaxNLocator(4)
+        self.animated = [self.norm_line, self.cell_line, self.envelope_line, self.horizon_line, self.eigenvalue_points,
+                         self.gamma_circle, self.sigma_circle, self.derivative_bars, self.gate_bars, self.heatmap]
+
+        # A white rectangle and the pixel box of each quarter: every view, labels included, stays in its own.
+        self._blanks, self.quarters = {}, {}
+        width, height = self.canvas.get_width_height()
+        for (name, ax), (column, row) in zip(self.axes.items(), [(0, 1), (1, 1), (0, 0), (1, 0)]):
+            self._blanks[name] = Rectangle((column / 2, row / 2), 0.5, 0.5, transform=self.figure.transFigure,
+                                           facecolor="white", edgecolor="none")
+            self.quarters[name] = Bbox.from_bounds(column * width / 2, row * height / 2, width / 2, height / 2)
+        self._backgrounds = OrderedDict()
+        self.canvas.draw()  # lays the figure out once and makes the renderer
+        # Every title and legend, made now so that switching cells draws no text.
+        self.overlays = {}
+        for name, corners in (("norms", NORMS_LEGEND_CORNERS), ("eigenvalues", [None]), ("derivatives", ["upper left"]),
+                              ("states", [None])):
+            for variant in sorted({self._variant(name, cell) for cell in CELLS}):
+                for corner in corners:
+                    self._overlay(name, variant, corner)
+
+    def _norms_legend_corner(self):
+        """The corner of the norm plot that the lines cross least (the legend is opaque)."""
+        ax = self.axes["norms"]
+        points = np.concatenate([line.get_xydata() for line in (self.norm_line, self.cell_line, self.envelope_line)
+                                 if line.get_visible()])
+        x, y = ax.transLimits.transform(points).T  # axes coordinates, 0 .. 1
+        crossings = {"upper right": (x > 0.5) & (y > 0.6), "lower right": (x > 0.5) & (y < 0.4),
+                     "upper left": (x < 0.5) & (y > 0.6), "lower left": (x < 0.5) & (y < 0.4)}
+        return min(NORMS_LEGEND_CORNERS, key=lambda corner: np.count_nonzero(crossings[corner]))
+
+    @staticmethod
+    def _variant(name, cell):
+        """Which title and legend a view has for a cell: cells that share them share one variant."""
+        if name == "norms":
+            return cell if cell in MEMORY_GATE_BLOCK else "plain"
+        if name == "eigenvalues":
+            return cell if cell in ("sigmoid", "gru", "lstm") else "plain"
+        return cell if name == "derivatives" else "any"
+
+    def decorate(self, name, variant, corner):
+        """
+        Set the title and legend of one view (they never hold a number that changes).
+
+        Inputs:
+        - name: One of the views, a key of `axes`
+        - variant: Which cells' title and legend (see _variant): a cell, "plain" or "any"
+        - corner: Where the legend sits ("upper right", ...), or None
+        """
+        ax = self.axes[name]
+        if name == "norms":
+            state = "(h,c)" if variant == "lstm" else "h"
+            ax.set_title(rf"gradient $\|\partial {state}_T / \partial {state}_{{T-k}}\|_2$ (spectral norm)")
+            entries = [(self.norm_line, "network")]
+            if variant == "lstm":
+                entries.append((self.cell_line, r"cell state alone $\|\partial c_T / \partial c_{T-k}\|_2$"))
+            bias = {"lstm": "b_f", "gru": "b_z"}.get(variant)
+            theory = rf"theory $\sigma({bias})^k$" if bias else r"bound $(\gamma\,\sigma_{max})^k$"
+            entries.append((self.envelope_line, theory))
+            entries.append((self.horizon_line, r"horizon $-1/\ln$ rate"))
+        elif name == "eigenvalues":
+            matrix = {"gru": "$W_n$ (candidate block)", "lstm": "$W_g$ (candidate block)"}.get(variant, "$W$")
+            ax.set_title(f"eigenvalues of {matrix}")
+            entries = [(self.eigenvalue_points, "eigenvalues"), (self.unit_circle, "unit circle"),
+                       (self.sigma_circle, r"radius $\sigma_{max}$")]
+            if variant == "sigmoid":
+                entries.append((self.gamma_circle, r"radius $1/\gamma$"))
+        elif name == "derivatives":
+            ax.set_title(rf"$\varphi'(a)$ of the {NONLINEARITY[variant]}, all steps and units")
+            entries = [(self.derivative_bars, r"$\varphi'(a)$")]
+            if variant in MEMORY_GATE_BLOCK:
+                entries.append((self.gate_bars, {"lstm": "forget gate f", "gru": "update gate z"}[variant]))
+        else:
+            ax.set_title("hidden state $h_t$")
+            entries = []
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        if entries:
+            # Opaque, so that its pixels can be pasted over the data unchanged.
+            outside = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)} if name == "eigenvalues" else {"loc": corner}
+            ax.legend(*zip(*entries), fontsize=8, framealpha=1, **outside).set_animated(True)
+
+    def _overlay(self, name, variant, corner):
+        """The pixels of one view's title and legend, drawn on white: a list of stored regions."""
+        key = (name, variant, corner)
+        if key in self.overlays:
+            return self.overlays[key]
+        self.decorate(name, variant, corner)
+        renderer = self.canvas.get_renderer()
+        regions = []
+        for artist in (self.axes[name].title, self.axes[name].get_legend()):
+            if artist is not None:
+                self._blanks[name].draw(renderer)
+                artist.draw(renderer)
+                box = artist.get_window_extent(renderer)
+                # A legend's frame reaches a little beyond its box; a title's box must not reach the axes' top edge.
+                pad = 1 if artist is self.axes[name].title else 3
+                regions.append(self.canvas.copy_from_bbox(
+                    Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)))
+        self.overlays[key] = regions
+        return regions
+
+    def _view_limits(self, data):
+        """Every view's axis limits (snapped) and, for the heatmap, its colour range: the keys of the backgrounds."""
+        settings = data["settings"]
+        T, H = settings["T"], settings["hidden_size"]
+        radius = _snap_up(1.1 * max(1.0, 1 / data["gamma"], data["sigma_max"], data["spectral_radius"]), NICE_RADII)
+        fraction = _snap_up(1.1 * max(self.derivative_bars.get_data().values.max(),
+                                      self.gate_bars.get_data().values.max()), NICE_FRACTIONS)
+        steps, units = _snap_up(T, NICE_STEPS), _snap_up(H, NICE_UNITS)
+        return {
+            "norms": ((0, steps), _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_norms"])),
+            "eigenvalues": ((-radius, radius), (-radius, radius)),
+            "derivatives": ((0, 1), (0, fraction)),
+            "states": ((0.5, steps + 0.5), (0.5, units + 0.5), _colour_limits(settings["cell"], data["states"])),
+        }
+
+    def prepare(self, hidden_size, T):
+        """
+        Draw now the backgrounds that most updates need, so that they cost nothing later: the
+        eigenvalue and histogram views at every radius and height they can have, and the
+        hidden-state view of this T and H in the colours of the bounded cells.
+        """
+        for radius in NICE_RADII:
+            self._background("eigenvalues", ((-radius, radius), (-radius, radius)))
+        for fraction in NICE_FRACTIONS:
+            self._background("derivatives", ((0, 1), (0, fraction)))
+        steps, units = _snap_up(T, NICE_STEPS), _snap_up(hidden_size, NICE_UNITS)
+        for cell in ("tanh", "sigmoid"):
+            self._background("states", ((0.5, steps + 0.5), (0.5, units + 0.5), _colour_limits(cell, None)))
+
+    def _background(self, name, limits):
+        """One view's axes without data, title or legend: stored pixels, or drawn now and stored."""
+        key = (name, limits)
+        if key not in self._backgrounds:
+            ax = self.axes[name]
+            ax.set_xlim(*limits[0])
+            ax.set_ylim(*limits[1])
+            renderer = self.canvas.get_renderer()
+            self._blanks[name].draw(renderer)
+            ax.draw(renderer)  # skips the animated artists
+            if name == "states":
+                self.heatmap.set_clim(*limits[2])
+                self.colourbar.ax.draw(renderer)
+            self._backgrounds[key] = self.canvas.copy_from_bbox(self.quarters[name])
+            while len(self._backgrounds) > 64:
+                self._backgrounds.popitem(last=False)
+        self._backgrounds.move_to_end(key)
+        return self._backgrounds[key]
+
+    def draw(self, data):
+        """
+        Show one setting's data.
+
+        Inputs:
+        - data: Dict from gradient_flow.compute
+        Returns:
+        - image: The figure as JPEG bytes (fast to encode, a tenth of PNG's time)
+        """
+        settings = data["settings"]
+        cell, T, H = settings["cell"], settings["T"], settings["hidden_size"]
+        gated = cell in MEMORY_GATE_BLOCK
+        log10 = np.log(10)
+        k = data["k"]
+
+        # Norms against k; exactly zero norms (log = -inf) are drawn on the bottom edge.
+        bottom, top = _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_norms"])
+        self.norm_line.set_data(k, np.maximum(data["log_norms"] / log10, bottom))
+        self.envelope_line.set_data(k, np.maximum(data["log_envelope"] / log10, bottom))
+        self.cell_line.set_visible(data["log_cell_norms"] is not None)
+        if data["log_cell_norms"] is not None:
+            self.cell_line.set_data(k, np.maximum(data["log_cell_norms"] / log10, bottom))
+        self.horizon_line.set_visible(bool(data["horizon"] <= T))
+        self.horizon_line.set_xdata([min(data["horizon"], T)] * 2)
+
+        eigenvalues = data["eigenvalues"]
+        self.eigenvalue_points.set_offsets(np.column_stack([eigenvalues.real, eigenvalues.imag]))
+        inverse_gamma = 1 / data["gamma"]
+        self.gamma_circle.set_data(inverse_gamma * self.circle[0], inverse_gamma * self.circle[1])
+        self.gamma_circle.set_visible(inverse_gamma != 1)
+        self.sigma_circle.set_data(data["sigma_max"] * self.circle[0], data["sigma_max"] * self.circle[1])
+
+        counts, _ = np.histogram(np.clip(data["derivatives"], 0, 1), HISTOGRAM_EDGES)
+        self.derivative_bars.set_data(counts / data["derivatives"].size)
+        gate_counts = np.histogram(data["gates"], HISTOGRAM_EDGES)[0] / data["gates"].size if gated else 0 * counts
+        self.gate_bars.set_data(gate_counts)
+        self.gate_bars.set_visible(gated)
+
+        self.heatmap.set_data(data["states"].T)
+        self.heatmap.set_extent((0.5, T + 0.5, 0.5, H + 0.5))
+
+        limits = self._view_limits(data)
+        for name, ax in self.axes.items():
+            ax.set_xlim(*limits[name][0])
+            ax.set_ylim(*limits[name][1])
+        corners = {"norms": self._norms_legend_corner(), "eigenvalues": None, "derivatives": "upper left", "states": None}
+        # Stored pixels are made by drawing on the canvas: make all that are missing before pasting any.
+        overlays = [self._overlay(name, self._variant(name, cell), corner) for name, corner in corners.items()]
+        backgrounds = [self._background(name, limits[name]) for name in self.axes]
+        for region in backgrounds:
+            self.canvas.restore_region(region)
+        self.heatmap.set_clim(*limits["states"][2])
+        for artist in self.animated:
+            artist.axes.draw_artist(artist)
+        for regions in overlays:  # titles and legends on top
+            for region in regions:
+                self.canvas.restore_region(region)
+        image = io.BytesIO()
+        rgba = Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba())
+        rgba.convert("RGB").save(image, format="jpeg", quality=90, subsampling=0)  # 4:4:4 keeps thin lines sharp
+        return image.getvalue()

@@ -1,0 +1,170 @@
+"""Tests for rnnlab.gradient_flow, the numbers behind the vanishing-gradient explorer: per-step
+Jacobians and norms through time against finite differences of the network, and against closed
+forms (a linear RNN with scaled orthogonal weights, an LSTM with zero weights, Pascanu's bound)."""
+
+import numpy as np
+import pytest
+
+from rnnlab import gradient_flow
+from rnnlab.gradient_flow import CELLS, INITS, MAX_NORM_POINTS, StepJacobians
+from rnnlab.widgets import DEFAULTS
+
+
+def settings(**changes):
+    return {**DEFAULTS, **changes}
+
+
+def logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# The math against an independent oracle: finite differences of the network -------------------
+
+
+def final_state(cell, Wh, bias, drive, state):
+    """Run the network from `state` (h, or h and c stacked for the LSTM) over `drive`; return the last state."""
+    H = Wh.shape[0]
+    run = gradient_flow.run(cell, Wh, bias, drive, state[:H], state[H:] if cell == "lstm" else None)
+    return np.concatenate([run["h"][-1], run["c"][-1]]) if cell == "lstm" else run["h"][-1]
+
+
+def numerical_jacobian(f, x, h=1e-5):
+    """Centred finite differences, float64: column j is (f(x + h e_j) - f(x - h e_j)) / 2h."""
+    columns = []
+    for j in range(x.size):
+        step = np.zeros_like(x)
+        step[j] = h
+        columns.append((f(x + step) - f(x - step)) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+def small_network(cell):
+    # A gain that keeps every cell's norms between about 1e-3 and 1e3 over 10 steps, where
+    # finite differences are accurate (the sigmoid cell shrinks by gamma = 1/4 per step).
+    return settings(cell=cell, hidden_size=4, T=10, gain=3.5 if cell == "sigmoid" else 1.3,
+                    gain_by="singular value", input_scale=0.8, gate_bias=0.5, seed=8)
+
+
+def start_state(run, cell, t):
+    return np.concatenate([run["h_prev"][t], run["c_prev"][t]]) if cell == "lstm" else run["h_prev"][t]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_step_jacobians_match_finite_differences_of_one_step(cell):
+    """J_t[i, j] = d s_t[i] / d s_{t-1}[j], entry by entry (a transposed or elementwise J fails here)."""
+    config = small_network(cell)
+    Wh, bias, drive = gradient_flow.network(**config)
+    run = gradient_flow.run(cell, Wh, bias, drive)
+    jacobians = gradient_flow.step_jacobians(cell, Wh, run).dense()
+    for t in range(config["T"]):
+        numeric = numerical_jacobian(lambda s: final_state(cell, Wh, bias, drive[t:t + 1], s), start_state(run, cell, t))
+        np.testing.assert_allclose(jacobians[t], numeric, rtol=1e-6, atol=1e-9, err_msg=f"{cell}, step {t + 1}")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_norms_match_finite_differences_of_the_network(cell):
+    """||ds_T / ds_{T-k}||_2 for every k, against the spectral norm of the finite-difference Jacobian."""
+    config = small_network(cell)
+    Wh, bias, drive = gradient_flow.network(**config)
+    run = gradient_flow.run(cell, Wh, bias, drive)
+    data = gradient_flow.compute(config)
+    T = config["T"]
+    np.testing.assert_array_equal(data["k"], np.arange(T + 1))
+    assert data["norms"][0] == 1.0  # k = 0: ds_T / ds_T is the identity
+    for k in range(1, T + 1):
+        numeric = numerical_jacobian(lambda s: final_state(cell, Wh, bias, drive[T - k:], s), start_state(run, cell, T - k))
+        np.testing.assert_allclose(data["norms"][k], np.linalg.norm(numeric, 2), rtol=1e-6, err_msg=f"{cell}, k = {k}")
+    assert data["norms"].max() > 10 * data["norms"][data["norms"] > 0].min(), "the check needs norms that change with k"
+
+
+def test_lstm_cell_norms_are_the_cell_state_block_of_finite_differences():
+    config = small_network("lstm")
+    Wh, bias, drive = gradient_flow.network(**config)
+    run = gradient_flow.run("lstm", Wh, bias, drive)
+    data = gradient_flow.compute(config)
+    H, T = config["hidden_size"], config["T"]
+    for k in range(1, T + 1):
+        numeric = numerical_jacobian(lambda s: final_state("lstm", Wh, bias, drive[T - k:], s),
+                                     start_state(run, "lstm", T - k))
+        np.testing.assert_allclose(data["cell_norms"][k], np.linalg.norm(numeric[H:, H:], 2), rtol=1e-6)
+
+
+def test_norms_are_spectral_norms_of_matrix_products_not_eigenvalues():
+    """A linear RNN whose W has both eigenvalues 0.5 still stretches a vector by sigma_max(W) > 3 in one step."""
+    W = np.array([[0.5, 3.0], [0.0, 0.5]])
+    T = 6
+    jacobians = StepJacobians(np.broadcast_to(W.T, (T, 2, 2)), None)  # row-vector convention: J = W^T
+    log_norms, _ = gradient_flow.log_norms_through_time(jacobians, np.arange(T + 1))
+    expected = [np.linalg.norm(np.linalg.matrix_power(W.T, k), 2) for k in range(T + 1)]
+    np.testing.assert_allclose(np.exp(log_norms), expected, rtol=1e-12)
+    assert np.exp(log_norms[1]) > 3 and np.max(np.abs(np.linalg.eigvals(W))) == 0.5
+
+
+def test_norms_survive_products_beyond_the_range_of_float64():
+    """1e-400 and 1e+400 are not float64 numbers; their logs are, and the products are rescaled exactly."""
+    T = 400
+    for rate in (0.1, 10.0):
+        jacobians = StepJacobians(np.broadcast_to(rate * np.eye(3), (T, 3, 3)), None)
+        log_norms, _ = gradient_flow.log_norms_through_time(jacobians, np.array([0, 200, 400]))
+        np.testing.assert_allclose(log_norms, np.array([0, 200, 400]) * np.log(rate), rtol=1e-12)
+
+
+# Closed forms -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("init", ["orthogonal", "identity"])
+@pytest.mark.parametrize("rho", [0.9, 1.0, 1.1])
+def test_linear_rnn_with_scaled_orthogonal_weights_has_norms_rho_to_the_k(init, rho):
+    data = gradient_flow.compute(settings(cell="linear", init=init, gain=rho, hidden_size=16, T=60, seed=5))
+    np.testing.assert_allclose(data["norms"], rho ** data["k"], rtol=1e-12)
+    np.testing.assert_allclose(data["envelope"], rho ** data["k"], rtol=1e-12)  # the bound is exact here
+
+
+@pytest.mark.parametrize("forget_bias", [-1.0, 1.0, 5.0])
+def test_lstm_with_zero_weights_keeps_sigmoid_of_the_forget_bias_per_step(forget_bias):
+    """Zero weights and inputs: c_t = sigmoid(b_f) c_{t-1}, and h_t = 0.5 tanh(c_t) reads it."""
+    data = gradient_flow.compute(settings(cell="lstm", gain=0.0, input_scale=0.0, gate_bias=forget_bias,
+                                          hidden_size=8, T=50))
+    forget = logistic(forget_bias)
+    k = data["k"]
+    np.testing.assert_allclose(data["cell_norms"], forget ** k, rtol=1e-12)
+    np.testing.assert_allclose(data["envelope"], forget ** k, rtol=1e-12)
+    # The whole (h, c) state: dh_T / dc_{T-k} = 0.5 * forget**k beside dc_T / dc_{T-k} = forget**k.
+    np.testing.assert_allclose(data["norms"][1:], forget ** k[1:] * np.sqrt(1.25), rtol=1e-12)
+    assert data["horizon"] == pytest.approx(-1 / np.log(forget))
+
+
+def test_gru_with_its_update_gate_pinned_to_one_keeps_the_gradient():
+    data = gradient_flow.compute(settings(cell="gru", gate_bias=50.0, gain=1.5, input_scale=2.0, hidden_size=16, T=80))
+    assert np.all(data["gates"] == 1.0)  # sigmoid(50 + O(10)) is 1 in float64
+    np.testing.assert_allclose(data["norms"], 1.0, rtol=1e-12)  # the complex-step derivative rounds last digits
+
+
+@pytest.mark.parametrize("cell", ["linear", "tanh", "sigmoid", "relu"])
+@pytest.mark.parametrize("gain_by", ["spectral radius", "singular value"])
+def test_plain_cells_stay_below_the_pascanu_bound(cell, gain_by):
+    """||dh_T / dh_{T-k}|| <= (gamma sigma_max(W))**k; with the spectral radius instead it would fail."""
+    for gain, seed in [(0.8, 0), (1.5, 1), (3.0, 2)]:
+        data = gradient_flow.compute(settings(cell=cell, gain=gain, gain_by=gain_by, seed=seed, T=80))
+        assert np.all(data["log_norms"] <= data["log_envelope"] + 1e-9), (cell, gain)
+        gamma = {"linear": 1.0, "tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}[cell]  # sup phi'
+        np.testing.assert_allclose(data["envelope"], (gamma * data["sigma_max"]) ** data["k"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("init", INITS)
+def test_gain_is_the_spectral_radius_or_the_largest_singular_value_of_every_block(cell, init):
+    H = 12
+    for gain_by, measure in [("spectral radius", lambda m: np.max(np.abs(np.linalg.eigvals(m)))),
+                             ("singular value", lambda m: np.linalg.norm(m, 2))]:
+        Wh, _, _ = gradient_flow.network(**settings(cell=cell, init=init, gain=1.7, gain_by=gain_by, hidden_size=H))
+        for block in range(gradient_flow.BLOCKS[cell]):
+            assert measure(Wh[:, block * H:(block + 1) * H]) == pytest.approx(1.7, rel=1e-10), (gain_by, block)
+
+
+def test_sampled_steps_keep_both_ends_and_every_step_of_short_sequences():
+    np.testing.assert_array_equal(gradient_flow.sampled_steps(30, 64), np.arange(31))
+    for state_size, most in [(64, MAX_NORM_POINTS), (128, MAX_NORM_POINTS // 3 + 1)]:
+        steps = gradient_flow.sampled_steps(200, state_size)
+        assert steps[0] == 0 and steps[-1] == 200 and len(steps) == most and np.all(np.diff(steps) > 0)
+

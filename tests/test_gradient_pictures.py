@@ -1,0 +1,43 @@
+"""Tests for rnnlab.gradient_pictures, the explorer's figure: drawing over stored backgrounds gives
+the pixels of a fresh figure, and every view, title and legend stays inside its own quarter."""
+
+import numpy as np
+import pytest
+from matplotlib.transforms import Bbox
+
+from rnnlab.gradient_flow import compute
+from rnnlab.gradient_pictures import Pictures
+from rnnlab.widgets import DEFAULTS
+
+
+def test_redrawing_over_stored_backgrounds_gives_the_picture_of_a_fresh_figure():
+    """Blitting leaves nothing behind: after other settings, the pixels equal a first drawing's."""
+    pictures = Pictures()
+    pictures.prepare(DEFAULTS["hidden_size"], DEFAULTS["T"])  # as the explorer starts
+    for config in [dict(cell="sigmoid", T=200, hidden_size=64), dict(cell="linear", init="identity", gain=1.02),
+                   dict(cell="lstm", T=35, hidden_size=30, gate_bias=4.0)]:
+        pictures.draw(compute({**DEFAULTS, **config}))
+    target = compute({**DEFAULTS, "cell": "tanh", "T": 120, "hidden_size": 40, "gain": 1.2})
+    pictures.draw(target)
+    reused = np.asarray(pictures.canvas.buffer_rgba()).copy()
+    fresh = Pictures()
+    fresh.draw(target)
+    np.testing.assert_array_equal(reused, np.asarray(fresh.canvas.buffer_rgba()))
+
+
+@pytest.mark.parametrize("config", [dict(cell="sigmoid", gain=6.0, T=200), dict(cell="relu", init="identity", gain=1.3),
+                                    dict(cell="lstm", hidden_size=128, T=200, gate_bias=-5.0), dict(cell="linear", T=1)])
+def test_each_view_stays_inside_its_own_quarter(config):
+    """Backgrounds, titles and legends are stored by quarter: a label reaching into the next quarter
+    would be cut off or left behind. Checked with every title and legend any cell gives the view."""
+    pictures = Pictures()
+    pictures.draw(compute({**DEFAULTS, **config}))
+    renderer = pictures.canvas.get_renderer()
+    for name, ax in pictures.axes.items():
+        quarter = pictures.quarters[name]
+        for variant, corner in [key[1:] for key in pictures.overlays if key[0] == name]:
+            pictures.decorate(name, variant, corner)
+            parts = [ax, ax.title, ax.get_legend()] + ([pictures.colourbar.ax] if name == "states" else [])
+            extent = Bbox.union([part.get_tightbbox(renderer) for part in parts if part is not None])
+            assert (quarter.x0 <= extent.x0 and extent.x1 <= quarter.x1 and quarter.y0 <= extent.y0
+                    and extent.y1 <= quarter.y1), f"{name} ({variant}, {corner}): {extent} is not inside {quarter}"
