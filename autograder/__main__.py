@@ -1,9 +1,10 @@
 """python -m autograder COMMAND: the instructor's commands (see README)."""
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from autograder import course
 
 
 def main(argv=None):
@@ -29,20 +30,16 @@ def main(argv=None):
     report = commands.add_parser("report", help="per-cell statistics and the named mistakes that fired most")
     report.add_argument("--out", default=None, help="folder for report.md and report.png (default: autograder/reports)")
     args = parser.parse_args(argv)
-    # nbgrader opens gradebooks by running `alembic`: find it next to this Python, activated or not
-    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    course.find_alembic()
     if args.course_dir:
-        os.environ["RNNLAB_COURSE_DIR"] = str(Path(args.course_dir).resolve())  # read by nbgrader_config.py
+        course.use(args.course_dir)
     from autograder import grade as grading
-    from autograder.release import assignments, release
 
-    course = Path(os.environ.get("RNNLAB_COURSE_DIR", Path(__file__).resolve().parent.parent))
+    root = course.root()
     if args.command == "release":
-        from autograder.examples import write_references
+        from autograder.release import release_course
 
-        write_references(course)
-        for name in release(root=course):
-            print(f"released {name}")
+        release_course(root)
     elif args.command == "grade":
         from autograder import sandbox
 
@@ -52,12 +49,11 @@ def main(argv=None):
         from autograder.progress import Progress
 
         with Progress() as progress:
-            results = grading.grade(args.assignments or assignments(course), workers=args.workers,
+            results = grading.grade(args.assignments or course.assignments(root), workers=args.workers,
                                     timeout=args.timeout, scheduler=args.scheduler, progress=progress)
         print(grading.summary(results))
     elif args.command in ("collect", "export", "report"):
-        config = grading.load_config()
-        coursedir = grading._coursedir(config)
+        coursedir = course.coursedir()
         if args.command == "collect":
             from autograder.collect import collect as collect_submissions
 
@@ -81,10 +77,10 @@ def main(argv=None):
         from autograder.progress import Progress
 
         with Progress("pages") as progress:
-            problems = generate(args.assignments or assignments(course), course, progress)
+            problems = generate(args.assignments or course.assignments(root), root, progress)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
-        print(f"feedback: {progress.done} page(s) in {course / 'autograder' / 'feedback'}")
+        print(f"feedback: {progress.done} page(s) in {root / 'autograder' / 'feedback'}")
         return 1 if problems else 0
     return 0
 

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.release import REPO
+from autograder import course
+from rnnlab.testing import close
 
 
 @dataclass(frozen=True)
-class Mistake:
-    """A common mistake in ``function``: the reference solution with ``old`` replaced by ``new``."""
+class Mutant:
+    """A common mistake in ``function``, made in code: the reference solution with ``old`` replaced by ``new``.
+    (What the learner then sees, its wrong output with the hint, is an :class:`rnnlab.testing.Mistake`.)"""
 
     function: str
     name: str
@@ -59,7 +61,7 @@ class Catalogue:
     notebook: str  # path under solutions/, e.g. "01_rnn/01_rnn.ipynb"
     depends: dict  # function -> functions whose mistakes also break it
     examples: list
-    mistakes: list = field(default_factory=list)
+    mistakes: list = field(default_factory=list)  # of Mutant: the common mistakes in this notebook's functions
     probes: dict = field(default_factory=dict)  # test cell grade_id -> its own re-checks (autograder.verify)
     # earlier assignments whose notebooks this one reads (rnnlab.earlier): the grader gives the kernel the same
     # learner's submissions of them, in folders next to this one
@@ -143,14 +145,14 @@ def _tolist(value):
 
 
 def _same(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-12)
+    """Two outputs (of the reference and a mutant) are the same to within rounding: far tighter than a test cell."""
+    return close(a, b, rtol=1e-9, atol=1e-12)
 
 
-def build_reference(catalogue, root=REPO):
+def build_reference(catalogue, root=None):
     """Compute the worked examples of one catalogue from the course at ``root`` (its solutions/): inputs,
     expected outputs, mistakes' outputs."""
-    notebook = Path(root) / "solutions" / catalogue.notebook
+    notebook = Path(root or course.root()) / "solutions" / catalogue.notebook
     reference = solution_namespace(notebook)
     mutants = {mistake: solution_namespace(notebook, mistake) for mistake in catalogue.mistakes}
     stored = {}
@@ -198,9 +200,10 @@ def check_catalogue(catalogue):
     return problems
 
 
-def write_references(root=REPO):
+def write_references(root=None):
     """Write solutions/<assignment>/reference.json for every catalogue whose notebook the course at ``root`` has,
     computed from that course's own solutions."""
+    root = Path(root or course.root())
     written = []
     for catalogue in catalogues().values():
         if not catalogue.examples or not (Path(root) / "solutions" / catalogue.notebook).exists():
@@ -213,4 +216,4 @@ def write_references(root=REPO):
 
 if __name__ == "__main__":
     for path in write_references():
-        print(f"wrote {path.relative_to(REPO)}")
+        print(f"wrote {path.relative_to(course.root())}")

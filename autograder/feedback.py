@@ -79,7 +79,7 @@ def generate(assignments, root, progress=None):
     import sys
     from pathlib import Path
 
-    from autograder.release import AUTOGRADER, nbgrader_env
+    from autograder.course import AUTOGRADER, nbgrader_env
 
     problems = []
     for assignment in assignments:

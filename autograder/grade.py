@@ -25,7 +25,6 @@ import functools
 import logging
 import multiprocessing
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -41,14 +40,9 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
-import numpy as np
-from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import verify
-from autograder.release import AUTOGRADER, run_nbgrader
+from autograder import course
 
-NOT_RUN = "CellNotRun"
-MAX_OUTPUT_CHARS = 100_000  # per output: a learner's 100 MB print must not end up in the gradebook's files
 
 
 @dataclass
@@ -74,21 +68,6 @@ class Run:
     recheck_seconds: float = 0.0  # of which re-checking its passed cells
 
 
-def load_config(**overrides):
-    """The course's nbgrader configuration, with ``Section.trait=value`` overrides."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(AUTOGRADER)).load_config()
-    for key, value in overrides.items():
-        section, trait = key.split(".")
-        config[section][trait] = value
-    return config
-
-
-def _coursedir(config):
-    from nbgrader.coursedir import CourseDirectory
-
-    return CourseDirectory(config=config)
-
-
 # 2. execute ---------------------------------------------------------------------
 
 _slot = None
@@ -98,38 +77,6 @@ def _init_worker(slots):
     global _slot
     _slot = slots.get()
     _slot_server(_slot)  # starts the slot's warm server; the first notebook waits for it to listen
-
-
-def _mark_unrun_cells(nb, reason):
-    """Give every code cell that did not run an error output, so it cannot score points."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.get("execution_count") is None and cell.source.strip():
-            cell.outputs = [nbformat.v4.new_output("error", ename=NOT_RUN, evalue=reason,
-                                                   traceback=[f"{NOT_RUN}: {reason}"])]
-
-
-def _cap_outputs(nb, limit=MAX_OUTPUT_CHARS):
-    """Shorten every text output over ``limit`` characters and drop images over it (nbgrader's LimitOutput counts lines)."""
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and len(output.get("text", "")) > limit:
-                output.text = output.text[:limit] + f"\n[... output cut: {len(output.text):,} characters in all]\n"
-            for mime, value in list(output.get("data", {}).items()):
-                text = "".join(value) if isinstance(value, list) else value
-                if isinstance(text, str) and len(text) > limit:
-                    del output.data[mime]
-                    output.data["text/plain"] = f"[{mime} output of {len(text):,} characters removed]"
-
-
-def _test_cells(nb):
-    """The autograded test cells of a notebook, by grade_id."""
-    return {cell.metadata.nbgrader.grade_id: cell for cell in nb.cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
-            and not cell.metadata.nbgrader.get("solution")}
-
-
-def _passed(cell):
-    return not any(output.get("output_type") == "error" for output in cell.get("outputs", []))
 
 
 def _catalogue(source):
@@ -149,59 +96,6 @@ def _reference(source):
     return (catalogue, solution_namespace(source)) if catalogue else (None, None)
 
 
-def _run(nb, workdir, config):
-    """Execute ``nb`` in a new sandboxed kernel; return its problem ("" when it ran to the end)."""
-    from nbgrader.preprocessors import Execute
-
-    try:
-        Execute(config=config)(nb, {"metadata": {"path": workdir}})
-    except Exception as error:  # noqa: BLE001 - any kernel failure is graded as far as it got
-        name = type(error).__name__
-        return "kernel died" if "Dead" in name else "timeout" if "Timeout" in name else f"kernel error ({name})"
-    if any(o.get("ename") == "CellTimeoutError" for c in nb.cells for o in c.get("outputs", [])):
-        return "timeout"
-    return ""
-
-
-def _recheck(nb, probe, workdir, config, reference, problem):
-    """
-    Re-check every passed test cell on fresh inputs (:mod:`autograder.verify`) and withhold the points
-    of those whose function is not right. ``probe_cell`` was the notebook's last cell; when the
-    notebook stopped before it, the cells that had run are run again in a new kernel, then the probe.
-    """
-    probe_cell, tasks, answer_path, canary = probe
-    answer = verify.read_answer(answer_path, canary)
-    if answer is None and problem:
-        ran = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.get("execution_count")]
-        earlier = [nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:ran[-1]] if cell.cell_type == "code"] if ran else []
-        _run(nbformat.v4.new_notebook(cells=[*earlier, nbformat.v4.new_code_cell(probe_cell.source)]), workdir, config)
-        answer = verify.read_answer(answer_path, canary)
-    for grade_id, cell in _test_cells(nb).items():
-        if not _passed(cell) or grade_id not in tasks:
-            continue
-        if answer is None:
-            verify.withhold(cell, "the grader could not call your functions after the notebook ran")
-            continue
-        reasons = [verify.judge(task, *answer, reference) for task in tasks[grade_id]]
-        if any(reasons):
-            verify.withhold(cell, next(reason for reason in reasons if reason))
-
-
-def _probe_cell(nb, workdir, catalogue, reference):
-    """
-    The last cell the grader adds: it calls the learner's functions on fresh inputs (see autograder.verify).
-    Returns (cell, {grade_id: [Task]}, path of the kernel's answer, canary).
-    """
-    rng = np.random.default_rng(secrets.randbits(64))
-    tasks = verify.plan(catalogue, list(_test_cells(nb)), reference, rng)
-    every = [task for cell in tasks.values() for task in cell]
-    canary = rng.standard_normal(int(rng.integers(3, 20)))
-    tasks_path, answer_path = os.path.join(workdir, ".probe-tasks.pkl"), os.path.join(workdir, ".probe-answer.npz")
-    verify.write_tasks(tasks_path, every, canary)
-    cell = nbformat.v4.new_code_cell(verify.kernel_cell(tasks_path, answer_path), metadata={"rnnlab_probe": True})
-    return cell, tasks, answer_path, canary
-
-
 def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earlier=None):
     """
     Run the cleaned notebook at ``path`` sandboxed, in a temporary copy of the assignment's
@@ -210,9 +104,7 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
     this notebook may read from them (the same learner's submissions, rnnlab.earlier): they
     are copied into folders next to the assignment's, inside the sandbox. Returns a :class:`Run`.
     """
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import IgnorePattern, LimitOutput
-
+    from autograder.preprocessors import Grading
     from autograder.sandbox import ForkServerKernelManager, SandboxedKernelManager
 
     slot = _worker_slot() if slot is None else slot
@@ -231,40 +123,27 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
             for file in files:
                 shutil.copy(file, os.path.join(job, other))
         # nbconvert re-reads its settings from the config at every run, so they go there
-        config = load_config(**{
+        config = course.load_config(**{
             "Execute.kernel_manager_class": type("SlotKernelManager", (ForkServerKernelManager,),
                                                  {"slot": slot or 0, "root": job, "server": server})
             if server else type("SlotKernelManager", (SandboxedKernelManager,), {"slot": slot or 0, "root": job}),
             "Execute.timeout": timeout,
             # as nbgrader: a cell over its time is interrupted, gets a CellTimeoutError and the notebook goes on;
-            # a kernel that ignores the interrupt stops the notebook (see _mark_unrun_cells)
+            # a kernel that ignores the interrupt stops the notebook (see preprocessors.MarkUnrunCells)
             "Execute.interrupt_on_timeout": True,
             # the log level silences ipykernel's note that Ctrl-C will not work (it cannot see its parent's pid)
             "Execute.extra_arguments": ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"],
         })
         catalogue, reference = _reference(source) if source else (None, None)
-        probe = _probe_cell(nb, workdir, catalogue, reference) if catalogue else None
-        if probe:
-            nb.cells.append(probe[0])
-        problem = _run(nb, workdir, config)
-        if probe:
-            nb.cells = [cell for cell in nb.cells if "rnnlab_probe" not in cell.metadata]
-        _mark_unrun_cells(nb, f"the notebook stopped before this cell ran ({problem or 'unknown reason'})")
-        recheck_start = time.perf_counter()
-        if probe:
-            _recheck(nb, probe, workdir, config, reference, problem)
-        recheck_seconds = time.perf_counter() - recheck_start
-        resources = {"metadata": {"path": workdir}}
-        for preprocessor in (IgnorePattern(config=config), ClearMetadataPreprocessor(config=config),
-                             LimitOutput(config=config)):
-            nb, resources = preprocessor(nb, resources)  # as nbgrader calls them: disabled ones do nothing
-        _cap_outputs(nb)
+        resources = {"metadata": {"path": workdir}, "grading": {"catalogue": catalogue, "reference": reference}}
+        nb, resources = Grading(config=config).run(nb, resources)
         nbformat.write(nb, path)
     finally:
         if server:
             server.clean()  # every process of the slot's uid killed, its IPC objects removed
         shutil.rmtree(job, ignore_errors=True)
-    return Run(problem, time.perf_counter() - start, recheck_seconds)
+    grading = resources["grading"]
+    return Run(grading["problem"], time.perf_counter() - start, grading.get("recheck_seconds", 0.0))
 
 
 _servers = {}
@@ -273,8 +152,7 @@ _servers = {}
 def _warm(sources):
     """In a worker, before its first notebook: start the slot's warm server, load the reference solutions."""
     try:
-        from nbclient import NotebookClient  # noqa: F401 - what the first notebook would import
-        from nbgrader.preprocessors import Execute  # noqa: F401
+        from autograder import preprocessors  # noqa: F401 - what the first notebook would import (nbclient, nbgrader)
 
         for source in sources:
             _reference(source)
@@ -342,7 +220,7 @@ class Recorder:
     def __init__(self, config):
         from nbgrader.api import Gradebook
 
-        self.config, self.coursedir = config, _coursedir(config)
+        self.config, self.coursedir = config, course.coursedir(config)
         self.gradebook = Gradebook(self.coursedir.db_url)
 
     def record(self, path, student, assignment, notebook):
@@ -409,7 +287,7 @@ def _ensure_in_gradebook(coursedir, assignment, overrides):
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory() as release:  # the release itself is not needed here
-        run_nbgrader("generate_assignment", assignment, "--force", *overrides,
+        course.run_nbgrader("generate_assignment", assignment, "--force", *overrides,
                      f"--CourseDirectory.release_directory={release}")
 
 
@@ -459,8 +337,8 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
     """
     timings = {} if timings is None else timings
     timings.update(prepare=0.0, record=0.0)
-    config = config or load_config()
-    coursedir = _coursedir(config)
+    config = config or course.load_config()
+    coursedir = course.coursedir(config)
     # one timeout per cell, nbgrader's (ExecutePreprocessor.timeout), unless the caller gives one
     timeout = timeout or config.ExecutePreprocessor.get("timeout", 120)
     # nbgrader grades a staged copy of the submissions, with their metadata repaired (autograder.repair)
@@ -584,11 +462,13 @@ def _worker_slot():
 
 
 def _mark_failed(path, reason):
+    from autograder.preprocessors import mark_unrun_cells
+
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.execution_count = None
-    _mark_unrun_cells(nb, reason)
+    mark_unrun_cells(nb, reason)
     nbformat.write(nb, path)
 
 

@@ -11,15 +11,14 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
+from autograder import course
 from autograder.feedback import HideHiddenTests
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
-here = os.path.dirname(os.path.abspath(__file__))
-
 c.CourseDirectory.course_id = "rnnlab"
 # `python -m autograder --course-dir DIR` grades a course kept elsewhere (with its own solutions/)
-root = os.environ.get("RNNLAB_COURSE_DIR", os.path.dirname(here))
+root = str(course.root())
 c.CourseDirectory.root = root
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"

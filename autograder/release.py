@@ -11,64 +11,45 @@ outputs cleared, checksums added, other files (the worked examples) copied.
 """
 
 import argparse
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-AUTOGRADER = Path(__file__).resolve().parent
-REPO = AUTOGRADER.parent
+from autograder import course
+from autograder.examples import write_references
 
 
-def nbgrader_env():
-    """Environment for nbgrader subprocesses: this Python's bin/ first on PATH (nbgrader runs `alembic`)."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
-    return env
-
-
-def run_nbgrader(*args, cwd=AUTOGRADER):
-    """Run an nbgrader command from the folder holding nbgrader_config.py; raise with its log on failure."""
-    command = [sys.executable, "-m", "nbgrader", *args]
-    result = subprocess.run(command, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:2])} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def assignments(root=REPO):
-    """Names of the assignments: the folders of solutions/ that hold a notebook."""
-    return sorted(p.name for p in (Path(root) / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-
-
-def release(into=None, root=REPO):
-    """Generate the release of every assignment into ``into`` (default: ``root/course``)."""
-    into = Path(into or Path(root) / "course").resolve()
+def release(into=None, root=None):
+    """Generate the release of every assignment of the course at ``root`` into ``into`` (default: ``root/course``)."""
+    root = Path(root or course.root()).resolve()
+    into = Path(into or root / "course").resolve()
     into.mkdir(parents=True, exist_ok=True)
-    names = assignments(root)
+    names = course.assignments(root)
     for stale in into.iterdir():
         if stale.is_dir() and stale.name not in names:
             shutil.rmtree(stale)
     for name in names:
-        run_nbgrader(
+        course.run_nbgrader(
             "generate_assignment", name, "--force", "--no-db",
-            f"--CourseDirectory.root={Path(root).resolve()}",
+            f"--CourseDirectory.root={root}",
             f"--CourseDirectory.release_directory={into}",
         )
     return names
+
+
+def release_course(root=None, into=None, say=print):
+    """What ``make release`` does: recompute the worked examples of the course at ``root``, then release it."""
+    root = Path(root or course.root()).resolve()
+    for path in write_references(root):
+        say(f"computed {path.relative_to(root)}")
+    for name in release(into, root):
+        say(f"released {name}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", help="folder to write the release to (default: course/)")
     args = parser.parse_args(argv)
-    from autograder.examples import write_references
-
-    for path in write_references():
-        print(f"computed {path.relative_to(REPO)}")
-    for name in release(args.into):
-        print(f"released {name}")
+    release_course(into=args.into)
 
 
 if __name__ == "__main__":

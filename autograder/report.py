@@ -13,8 +13,12 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-KNOWN_MISTAKE = re.compile(r"This is what a known mistake gives: (.+?)\.\s*(?:\n|$)")
-OTHER_FAILURES = {"PointsWithheld": "points withheld by the re-check", "CellNotRun": "cell never ran (timeout, crash)"}
+from autograder.preprocessors import NOT_RUN
+from autograder.verify import WITHHELD
+from rnnlab import testing
+
+KNOWN_MISTAKE = re.compile(re.escape(testing.KNOWN_MISTAKE) + r"(.+?)\.\s*(?:\n|$)")
+OTHER_FAILURES = {WITHHELD: "points withheld by the re-check", NOT_RUN: "cell never ran (timeout, crash)"}
 
 
 @dataclass

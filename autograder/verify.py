@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnlab.gradcheck import DEFAULT_H, DEFAULT_THRESHOLD, gradient_error
+from rnnlab.testing import close
 
 WITHHELD = "PointsWithheld"
 # a little looser than the test cells (1e-7, 1e-10): fresh inputs, another summation order
@@ -210,10 +211,6 @@ def read_answer(path, canary):
 # in the grader --------------------------------------------------------------------------
 
 
-def _same(actual, expected, rtol, atol):
-    return actual.shape == expected.shape and bool(np.all(np.abs(actual - expected) <= atol + rtol * np.abs(expected)))
-
-
 def judge(task, arrays, errors, reference):
     """"" when the learner's answer to ``task`` is right, else a reason for the learner."""
     probe = task.probe
@@ -244,7 +241,7 @@ def judge(task, arrays, errors, reference):
         actual = arrays.get(f"{task.key}/{name}")
         if actual is None or actual.shape != value.shape:
             return f"{probe.describe}: {name} is missing or has the wrong shape"
-        if probe.kind == "values" and not _same(actual, value, probe.rtol, probe.atol):
+        if probe.kind == "values" and not close(actual, value, probe.rtol, probe.atol):
             return f"{probe.describe}: {name} is not the right answer"
     return ""
 

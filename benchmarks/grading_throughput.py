@@ -28,10 +28,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from nbgrader.api import Gradebook  # noqa: E402
 
+from autograder import course
 from autograder import grade as grading  # noqa: E402
 from autograder import sandbox  # noqa: E402
 from autograder.examples import apply_mistake, catalogues  # noqa: E402
-from autograder.release import run_nbgrader  # noqa: E402
+from autograder.course import run_nbgrader  # noqa: E402
 
 ASSIGNMENTS = ["01_rnn", "03_lstm"]
 
@@ -95,7 +96,7 @@ def grade_class(learners, assignments, workers):
             run_nbgrader("autograde", assignment, "--force", *options)
         plain = time.perf_counter() - start
         ours_db, _ = build_class(Path(ours_dir), learners, assignments)
-        config = grading.load_config(**{"CourseDirectory.root": ours_dir, "CourseDirectory.db_url": ours_db,
+        config = course.load_config(**{"CourseDirectory.root": ours_dir, "CourseDirectory.db_url": ours_db,
                                         "CourseDirectory.source_directory": str(REPO / "solutions")})
         timings = {}
         start = time.perf_counter()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-# nbgrader opens gradebooks by running `alembic`, from this Python's environment even when it is not activated
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+from autograder import course
 
-REPO = Path(__file__).resolve().parent.parent
+course.find_alembic()
+REPO = course.REPO
 SOLUTIONS = REPO / "solutions"
 COURSE = REPO / "course"
 OUTPUT = REPO / "tests" / "output"  # git-ignored; screenshots and reports for people to look at

@@ -17,9 +17,9 @@ import pytest
 from conftest import COURSE, SOLUTIONS, nbgrader_meta, read_notebook, require, require_module
 from nbgrader.api import Gradebook
 
+from autograder import course
 from autograder import grade as grading
-from autograder import sandbox
-from autograder.release import run_nbgrader
+from autograder.course import run_nbgrader
 
 ASSIGNMENT = "00_setup"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -104,7 +104,7 @@ def _graded_totals(root, db_url, scheduler=None):
         folder = root / "autograder" / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_text(text)
-    config = grading.load_config(**{"CourseDirectory.root": str(root), "CourseDirectory.db_url": db_url,
+    config = course.load_config(**{"CourseDirectory.root": str(root), "CourseDirectory.db_url": db_url,
                                     "CourseDirectory.source_directory": str(SOLUTIONS)})
     results = grading.grade([ASSIGNMENT], workers=2, timeout=20, config=config, progress=None, scheduler=scheduler)
     assert not any(r.problem for r in results)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mistake
+from autograder.examples import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 NOTEBOOK = "06_cell_search/06_cell_search.ipynb"
@@ -271,90 +271,90 @@ CATALOGUE = Catalogue(
     ],
     mistakes=[
         # op_backward
-        Mistake("op_backward", "tanh's gradient without 1 - out**2",
+        Mutant("op_backward", "tanh's gradient without 1 - out**2",
                 "d tanh(a) / da = 1 - tanh(a)**2 = 1 - out**2 (notebook 01): multiply dout by it.",
                 "return [dout * (1 - out ** 2)]", "return [dout]"),
-        Mistake("op_backward", "sigmoid's gradient missing a factor",
+        Mutant("op_backward", "sigmoid's gradient missing a factor",
                 "d sigmoid(a) / da = sigmoid(a) (1 - sigmoid(a)) = out * (1 - out) (notebook 03): both factors.",
                 "return [dout * out * (1 - out)]", "return [dout * (1 - out)]"),
-        Mistake("op_backward", "relu's gradient not cut where a < 0",
+        Mutant("op_backward", "relu's gradient not cut where a < 0",
                 "relu(a) is flat where a < 0, so no gradient passes there: dout * (a > 0).",
                 "return [dout * (args[0] > 0)]", "return [dout]"),
-        Mistake("op_backward", "one_minus's gradient without the minus",
+        Mutant("op_backward", "one_minus's gradient without the minus",
                 "d(1 - v) / dv = -1: return -dout (notebook 04's 1 - z).", "return [-dout]", "return [dout]"),
-        Mistake("op_backward", "mul's gradient uses the input itself",
+        Mutant("op_backward", "mul's gradient uses the input itself",
                 "d(v1 * v2) / dv1 = v2: each input's gradient is dout times the product of the OTHER inputs, "
                 "as in 03's d(f * c) / dc = f.", "if j != k]", "if j == k]"),
-        Mistake("op_backward", "add's gradient only to its first input",
+        Mutant("op_backward", "add's gradient only to its first input",
                 "A sum passes dout unchanged to every one of its inputs.",
                 "return [dout for _ in args]", "return [dout] + [np.zeros_like(dout) for _ in args[1:]]"),
         # removal_costs
-        Mistake("removal_costs", "the loss without the connection, not its increase",
+        Mutant("removal_costs", "the loss without the connection, not its increase",
                 "The cost is what the removal costs: the loss without the connection MINUS the loss with every "
                 "connection (evaluate(cell, params)).", ") - base for j, i", ") for j, i"),
-        Mistake("removal_costs", "ranked by the size of the weights, not by the loss",
+        Mutant("removal_costs", "ranked by the size of the weights, not by the loss",
                 "A connection's cost is what the loss loses without it (evaluate the cell without it, minus the loss "
                 "with it), not the size of its weight: a small weight can matter, a large one can be redundant.",
                 "evaluate(*without_connection(cell, params, j, i)) - base", "np.abs(params[f\"W{j}_{i}\"]).sum()"),
         # prune
-        Mistake("prune", "removed the costliest connection",
+        Mutant("prune", "removed the costliest connection",
                 "Remove the connection with the SMALLEST cost (np.argmin): it is the one the cell misses least.",
                 "connections(cell)[int(np.argmin(costs))]", "connections(cell)[int(np.argmax(costs))]"),
-        Mistake("prune", "not retrained after removing",
+        Mutant("prune", "not retrained after removing",
                 "After each removal call retrain(cell, params) and go on with the weights it returns: the other "
                 "connections can make up for the one removed.", "        params = retrain(cell, params)\n", ""),
         # grow
-        Mistake("grow", "kept the worst expansion",
+        Mutant("grow", "kept the worst expansion",
                 "Keep the expansion with the LOWEST loss (np.argmin): the loss is what growing minimises.",
                 "best = int(np.argmin(losses))", "best = int(np.argmax(losses))"),
-        Mistake("grow", "no stopping rule",
+        Mutant("grow", "no stopping rule",
                 "Stop as soon as the best expansion's loss is not below (1 - min_gain) times the current loss: "
                 "an addition that does not help only makes the cell bigger.",
                 "        if not losses[best] < (1 - min_gain) * current_loss:\n            break\n", ""),
-        Mistake("grow", "compared with the first cell instead of the current one",
+        Mutant("grow", "compared with the first cell instead of the current one",
                 "Compare the best expansion with the loss of the cell you have now (history[-1]), not the one "
                 "you started from.", "current_loss = history[-1][1]", "current_loss = history[0][1]"),
         # tournament
-        Mistake("tournament", "the highest loss wins",
+        Mutant("tournament", "the highest loss wins",
                 "Fitness here is a loss: the contender with the LOWEST value wins (np.argmin).",
                 "np.argmin(fitness[contenders], axis=1)", "np.argmax(fitness[contenders], axis=1)"),
-        Mistake("tournament", "the winner's place in the tournament, not its index",
+        Mutant("tournament", "the winner's place in the tournament, not its index",
                 "np.argmin gives the winner's position within its row of contenders; return the population index "
                 "at that position: contenders[row, position].",
                 "return contenders[np.arange(len(contenders)), np.argmin(fitness[contenders], axis=1)]",
                 "return np.argmin(fitness[contenders], axis=1)"),
         # crossover
-        Mistake("crossover", "a's later values not moved up (a dangling input)",
+        Mutant("crossover", "a's later values not moved up (a dangling input)",
                 "The graft takes len(graft) places where node i had one: every value of a after i moves up by "
                 "len(graft) - 1, or the nodes after the graft read the wrong values, or values that are not there.",
                 "v + shift if v > i", "v if v > i"),
-        Mistake("crossover", "grafted nodes keep b's numbers (a cycle)",
+        Mutant("crossover", "grafted nodes keep b's numbers (a cycle)",
                 "A grafted node must read the copies of its inputs in the child (b's number -> i + its place in "
                 "the graft), not their numbers in b, which can come after it in the child: a cycle.",
                 "tuple(in_child[v] for v in b[\"nodes\"][old - 3][1])", "tuple(b[\"nodes\"][old - 3][1])"),
-        Mistake("crossover", "what read node i reads the graft's first node",
+        Mutant("crossover", "what read node i reads the graft's first node",
                 "Whatever read node i must read the copy of b's node j, the LAST node of the graft (i + len(graft) - 1).",
                 "else i + shift", "else i"),
         # mutate
-        Mistake("mutate", "the parent changed",
+        Mutant("mutate", "the parent changed",
                 "Copy the list of nodes (list(cell[\"nodes\"])) before changing one: the parent is still in the "
                 "population, and a mutation must not change it.",
                 "nodes = list(cell[\"nodes\"])  # a copy: the parent stays as it was", "nodes = cell[\"nodes\"]"),
-        Mistake("mutate", "rewired to a later value (a cycle)",
+        Mutant("mutate", "rewired to a later value (a cycle)",
                 "A node may only read values that come before it: rewire node j to one of range(j), not to any value.",
                 "choices = [v for v in range(j) if", "choices = [v for v in range(3 + len(cell[\"nodes\"])) if"),
-        Mistake("mutate", "an op changed to itself",
+        Mutant("mutate", "an op changed to itself",
                 "Draw the new op from the others of its kind ([o for o in family if o != op]): a mutation must "
                 "change the cell.", "[o for o in family if o != op]", "list(family)"),
         # next_generation
-        Mistake("next_generation", "no elitism",
+        Mutant("next_generation", "no elitism",
                 "Put the elite, the cells with the lowest fitness, into the next generation first and unchanged: "
                 "without them the best cell found so far can be lost.",
                 "children = [population[k] for k in np.argsort(fitness, kind=\"stable\")[:elite]]", "children = []"),
-        Mistake("next_generation", "one child too many",
+        Mutant("next_generation", "one child too many",
                 "The next generation has as many cells as this one: fill it while len(children) < len(population).",
                 "while len(children) < len(population):", "while len(children) <= len(population):"),
-        Mistake("next_generation", "drew from np.random instead of rng",
+        Mutant("next_generation", "drew from np.random instead of rng",
                 "Draw every random choice from rng (rng.integers, rng.random): then the same seed gives the same "
                 "generation and a search can be repeated.",
                 "rng.integers(0, len(population), size=(1, tournament_size))",

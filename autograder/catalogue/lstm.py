@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mistake
+from autograder.examples import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 # D != H everywhere, so that a mistake mixing up x and prev_h (or their weights) fails loudly
@@ -124,135 +124,135 @@ CATALOGUE = Catalogue(
     ],
     mistakes=[
         # sigmoid
-        Mistake("sigmoid", "sigmoid(-x) instead of sigmoid(x)",
+        Mutant("sigmoid", "sigmoid(-x) instead of sigmoid(x)",
                 "For x >= 0 the valve is more than half open: there sigmoid(x) = 1 / (1 + z), and z / (1 + z) "
                 "where x < 0, with z = exp(-|x|).",
                 "np.where(x >= 0, 1 / (1 + z), z / (1 + z))", "np.where(x >= 0, z / (1 + z), 1 / (1 + z))"),
-        Mistake("sigmoid", "forgot the absolute value in exp(-|x|)",
+        Mutant("sigmoid", "forgot the absolute value in exp(-|x|)",
                 "Use z = np.exp(-np.abs(x)) for both branches: for x < 0, z / (1 + z) equals sigmoid(x) only when "
                 "z = exp(x), and exp(-x) overflows for x = -1000.",
                 "np.exp(-np.abs(x))", "np.exp(-x)"),
-        Mistake("sigmoid", "tanh used as the valve",
+        Mutant("sigmoid", "tanh used as the valve",
                 "A gate lies between 0 (closed) and 1 (open); tanh lies between -1 and 1. "
                 "Compute sigmoid(x) = 1 / (1 + exp(-x)) instead.",
                 "np.where(x >= 0, 1 / (1 + z), z / (1 + z))", "np.tanh(x)"),
         # lstm_gates
-        Mistake("lstm_gates", "forgot the bias b",
+        Mutant("lstm_gates", "forgot the bias b",
                 "Add the bias before splitting: a = x @ Wx + prev_h @ Wh + b.", " + b  # (N, 4H)", "  # (N, 4H)"),
-        Mistake("lstm_gates", "forgot prev_h @ Wh",
+        Mutant("lstm_gates", "forgot prev_h @ Wh",
                 "The gates look at the previous hidden state too: a = x @ Wx + prev_h @ Wh + b.", " + prev_h @ Wh", ""),
-        Mistake("lstm_gates", "input and forget gates swapped",
+        Mutant("lstm_gates", "input and forget gates swapped",
                 "The packed order is PyTorch's i, f, g, o: the first H columns of a belong to the input gate, "
                 "the next H to the forget gate.",
                 "a_i, a_f, a_g, a_o = a[", "a_f, a_i, a_g, a_o = a["),
-        Mistake("lstm_gates", "gate order i, f, o, g instead of PyTorch's i, f, g, o",
+        Mutant("lstm_gates", "gate order i, f, o, g instead of PyTorch's i, f, g, o",
                 "The third block of H columns is the candidate g (tanh), the last one the output gate o (sigmoid): "
                 "that is PyTorch's order, which lets its weights load unchanged.",
                 "a_i, a_f, a_g, a_o = a[", "a_i, a_f, a_o, a_g = a["),
-        Mistake("lstm_gates", "sigmoid instead of tanh for g",
+        Mutant("lstm_gates", "sigmoid instead of tanh for g",
                 "The candidate g is content, which can be negative: g = tanh(a_g), in (-1, 1). "
                 "Only the gates i, f, o are valves with a sigmoid.",
                 "g = np.tanh(a_g)", "g = sigmoid(a_g)"),
         # lstm_cell_state
-        Mistake("lstm_cell_state", "next_c ignores prev_c",
+        Mutant("lstm_cell_state", "next_c ignores prev_c",
                 "The cell is edited, not recomputed: keep part of the old cell, next_c = f * prev_c + i * g.",
                 "f * prev_c + i * g", "i * g"),
-        Mistake("lstm_cell_state", "forgot the forget gate",
+        Mutant("lstm_cell_state", "forgot the forget gate",
                 "The forget gate decides how much of the old cell to keep: next_c = f * prev_c + i * g.",
                 "f * prev_c + i * g", "prev_c + i * g"),
-        Mistake("lstm_cell_state", "forgot the input gate",
+        Mutant("lstm_cell_state", "forgot the input gate",
                 "The input gate decides how much of the candidate to write: next_c = f * prev_c + i * g.",
                 "f * prev_c + i * g", "f * prev_c + g"),
-        Mistake("lstm_cell_state", "squashed the cell state with tanh",
+        Mutant("lstm_cell_state", "squashed the cell state with tanh",
                 "The cell is not squashed, so that it can count and accumulate: next_c = f * prev_c + i * g. "
                 "The tanh comes later, in next_h = o * tanh(next_c).",
                 "f * prev_c + i * g", "np.tanh(f * prev_c + i * g)"),
         # lstm_hidden_state
-        Mistake("lstm_hidden_state", "forgot o in next_h",
+        Mutant("lstm_hidden_state", "forgot o in next_h",
                 "The output gate decides how much of the cell to show: next_h = o * tanh(next_c).",
                 "o * np.tanh(next_c)", "np.tanh(next_c)"),
-        Mistake("lstm_hidden_state", "forgot the tanh of next_c",
+        Mutant("lstm_hidden_state", "forgot the tanh of next_c",
                 "The cell can grow beyond (-1, 1); squash it before showing it: next_h = o * tanh(next_c).",
                 "o * np.tanh(next_c)", "o * next_c"),
-        Mistake("lstm_hidden_state", "sigmoid instead of tanh of next_c",
+        Mutant("lstm_hidden_state", "sigmoid instead of tanh of next_c",
                 "The cell is squashed with tanh, which keeps its sign: next_h = o * tanh(next_c).",
                 "o * np.tanh(next_c)", "o * sigmoid(next_c)"),
-        Mistake("lstm_hidden_state", "tanh taken after the output gate",
+        Mutant("lstm_hidden_state", "tanh taken after the output gate",
                 "Squash the cell first, then open the valve: next_h = o * tanh(next_c), not tanh(o * next_c).",
                 "o * np.tanh(next_c)", "np.tanh(o * next_c)"),
         # lstm_step_forward
-        Mistake("lstm_step_forward", "gates unpacked in the wrong order",
+        Mutant("lstm_step_forward", "gates unpacked in the wrong order",
                 "lstm_gates returns (i, f, g, o): unpack them in that order.",
                 "i, f, g, o = lstm_gates", "i, f, o, g = lstm_gates"),
-        Mistake("lstm_step_forward", "cell updated from prev_h instead of prev_c",
+        Mutant("lstm_step_forward", "cell updated from prev_h instead of prev_c",
                 "The highway carries the cell state: next_c = lstm_cell_state(f, i, g, prev_c), with the previous "
                 "cell, not the previous hidden state.",
                 "lstm_cell_state(f, i, g, prev_c)", "lstm_cell_state(f, i, g, prev_h)"),
-        Mistake("lstm_step_forward", "next_h computed from prev_c",
+        Mutant("lstm_step_forward", "next_h computed from prev_c",
                 "The hidden state shows the new cell: next_h = lstm_hidden_state(o, next_c).",
                 "lstm_hidden_state(o, next_c)", "lstm_hidden_state(o, prev_c)"),
-        Mistake("lstm_step_forward", "next_h and next_c returned in the wrong order",
+        Mutant("lstm_step_forward", "next_h and next_c returned in the wrong order",
                 "Return (next_h, next_c, cache), hidden state first.",
                 "return next_h, next_c, cache", "return next_c, next_h, cache"),
         # lstm_step_backward
-        Mistake("lstm_step_backward", "forgot the path from next_h into next_c",
+        Mutant("lstm_step_backward", "forgot the path from next_h into next_c",
                 "next_c also reaches the loss through next_h = o * tanh(next_c): "
                 "dc = dnext_c + dnext_h * o * (1 - tanh(next_c)**2).",
                 "dc = dnext_c + dnext_h * o * (1 - tanh_c ** 2)", "dc = dnext_c"),
-        Mistake("lstm_step_backward", "forgot dnext_c, the gradient arriving along the cell state",
+        Mutant("lstm_step_backward", "forgot dnext_c, the gradient arriving along the cell state",
                 "dnext_c is the gradient from later steps along the highway: "
                 "dc = dnext_c + dnext_h * o * (1 - tanh(next_c)**2).",
                 "dc = dnext_c + ", "dc = "),
-        Mistake("lstm_step_backward", "tanh' of the cell written as 1 - tanh(c) instead of 1 - tanh(c)**2",
+        Mutant("lstm_step_backward", "tanh' of the cell written as 1 - tanh(c) instead of 1 - tanh(c)**2",
                 "The derivative of tanh(c) is 1 - tanh(c)**2.", "(1 - tanh_c ** 2)", "(1 - tanh_c)"),
-        Mistake("lstm_step_backward", "tanh' written as 1 - g instead of 1 - g**2",
+        Mutant("lstm_step_backward", "tanh' written as 1 - g instead of 1 - g**2",
                 "g = tanh(a_g), so its derivative is 1 - g**2.", "(1 - g ** 2)", "(1 - g)"),
-        Mistake("lstm_step_backward", "sigmoid' written as 1 - o**2 instead of o * (1 - o)",
+        Mutant("lstm_step_backward", "sigmoid' written as 1 - o**2 instead of o * (1 - o)",
                 "1 - s**2 is the derivative of tanh; for a sigmoid gate s the derivative is s * (1 - s).",
                 "o * (1 - o)", "(1 - o ** 2)"),
-        Mistake("lstm_step_backward", "forget gate's gradient computed with next_c instead of prev_c",
+        Mutant("lstm_step_backward", "forget gate's gradient computed with next_c instead of prev_c",
                 "f multiplies prev_c in next_c = f * prev_c + i * g, so df = dc * prev_c.",
                 "dc * prev_c * f", "dc * next_c * f"),
-        Mistake("lstm_step_backward", "dprev_c not multiplied by f",
+        Mutant("lstm_step_backward", "dprev_c not multiplied by f",
                 "The old cell enters as f * prev_c, so dprev_c = dc * f: the forget gate scales the gradient "
                 "along the highway too.",
                 "dprev_c = dc * f", "dprev_c = dc"),
         # lstm_forward
-        Mistake("lstm_forward", "c0 not zero (c0 = h0)",
+        Mutant("lstm_forward", "c0 not zero (c0 = h0)",
                 "The cell starts empty: c0 = np.zeros_like(h0). Only the hidden state starts from h0.",
                 "h_t, c_t = h0, np.zeros_like(h0)", "h_t, c_t = h0, h0"),
-        Mistake("lstm_forward", "forgot the bias b",
+        Mutant("lstm_forward", "forgot the bias b",
                 "Add the bias to the input part of every step: x @ Wx + b.", "x @ Wx + b  #", "x @ Wx  #"),
-        Mistake("lstm_forward", "gate order i, f, o, g instead of PyTorch's i, f, g, o",
+        Mutant("lstm_forward", "gate order i, f, o, g instead of PyTorch's i, f, g, o",
                 "Split the pre-activations in PyTorch's order i, f, g, o, as in lstm_gates: the third block is the "
                 "candidate g (tanh), the last the output gate o.",
                 "a_i, a_f, a_g, a_o = a[", "a_i, a_f, a_o, a_g = a["),
-        Mistake("lstm_forward", "the hidden state is not carried forward",
+        Mutant("lstm_forward", "the hidden state is not carried forward",
                 "At step t, the gates read the hidden state of step t - 1, not h0 every time.",
                 "+ h_t @ Wh", "+ h0 @ Wh"),
         # lstm_backward
-        Mistake("lstm_backward", "dWh not summed over time",
+        Mutant("lstm_backward", "dWh not summed over time",
                 "The same Wh is used at every step: dWh sums prev_h.T @ da over all steps, "
                 "e.g. one product of the (N * T, H) previous states with the (N * T, 4H) da.",
                 "prev_hs.reshape(N * T, H).T @ da.reshape(N * T, 4 * H)", "prev_hs[:, 0].T @ da[:, 0]"),
-        Mistake("lstm_backward", "dWh computed with h_t instead of h_(t-1)",
+        Mutant("lstm_backward", "dWh computed with h_t instead of h_(t-1)",
                 "Step t multiplies Wh by the state it started from, h_(t-1) (h0 for the first step), "
                 "so dWh sums h_(t-1).T @ da_t.",
                 "dWh = prev_hs.reshape", "dWh = np.stack(hs, axis=1).reshape"),
-        Mistake("lstm_backward", "forgot the cell-state gradient from later steps",
+        Mutant("lstm_backward", "forgot the cell-state gradient from later steps",
                 "c_t also feeds c_(t+1): the cell's gradient at step t is dprev_c from step t + 1 plus "
                 "dh_t * o * (1 - tanh(c_t)**2).",
                 "dc_t = dprev_c + ", "dc_t = "),
-        Mistake("lstm_backward", "forgot the hidden-state gradient from later steps",
+        Mutant("lstm_backward", "forgot the hidden-state gradient from later steps",
                 "h_t also feeds step t + 1: the gradient at step t is dh[:, t] plus the dprev_h coming back from "
                 "step t + 1.",
                 "dh[:, t] + dprev_h", "dh[:, t]"),
-        Mistake("lstm_backward", "went forward in time",
+        Mutant("lstm_backward", "went forward in time",
                 "Backpropagation through time starts at the last step: loop over reversed(range(T)).",
                 "reversed(range(T))", "range(T)"),
-        Mistake("lstm_backward", "tanh' of the cell written as 1 - tanh(c) instead of 1 - tanh(c)**2",
+        Mutant("lstm_backward", "tanh' of the cell written as 1 - tanh(c) instead of 1 - tanh(c)**2",
                 "The derivative of tanh(c) is 1 - tanh(c)**2.", "(1 - tanh_c ** 2)", "(1 - tanh_c)"),
-        Mistake("lstm_backward", "forget gate's gradient computed with c_t instead of c_(t-1)",
+        Mutant("lstm_backward", "forget gate's gradient computed with c_t instead of c_(t-1)",
                 "f multiplies the previous cell in c_t = f * c_(t-1) + i * g, so df = dc * c_(t-1), "
                 "with c0 = 0 for the first step.",
                 "dc_t * prev_c * f", "dc_t * cs[t] * f"),

@@ -3,7 +3,7 @@ examples file); the catalogue lists their common mistakes and how the grader re-
 
 import numpy as np
 
-from autograder.examples import Catalogue, Mistake
+from autograder.examples import Catalogue, Mutant
 from autograder.verify import Probe
 from rnnlab import data
 
@@ -35,12 +35,12 @@ CATALOGUE = Catalogue(
     depends={},
     examples=[],
     mistakes=[
-        Mistake("mean_baseline_mse", "square root taken (that is the RMSE)",
+        Mutant("mean_baseline_mse", "square root taken (that is the RMSE)",
                 "Return the mean of the squared errors, without np.sqrt.",
                 "float(np.mean((y - y.mean()) ** 2))", "float(np.sqrt(np.mean((y - y.mean()) ** 2)))"),
-        Mistake("mean_baseline_mse", "the mean was never subtracted",
+        Mutant("mean_baseline_mse", "the mean was never subtracted",
                 "The prediction is the mean of y: square y - y.mean(), not y.", "(y - y.mean())", "y"),
-        Mistake("one_hot", "the 1 is one column too far right",
+        Mutant("one_hot", "the 1 is one column too far right",
                 "Id 0 goes in column 0: index with the id itself, not id + 1.", "np.eye(V)", "np.eye(V, k=1)"),
     ],
     probes={

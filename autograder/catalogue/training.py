@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mistake
+from autograder.examples import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 NOTEBOOK = "05_training/05_training.ipynb"
@@ -232,107 +232,107 @@ CATALOGUE = Catalogue(
     ],
     mistakes=[
         # temporal_affine_forward
-        Mistake("temporal_affine_forward", "forgot the bias b",
+        Mutant("temporal_affine_forward", "forgot the bias b",
                 "Add the bias to every step's scores: out = x @ W + b.", ".reshape(N, T, -1) + b", ".reshape(N, T, -1)"),
-        Mistake("temporal_affine_forward", "batch and time mixed up in the reshape",
+        Mutant("temporal_affine_forward", "batch and time mixed up in the reshape",
                 "x.reshape(N * T, H) keeps the examples' steps together; reshaping the result back to (N, T, V) "
                 "then puts each score vector where its step was. Do not swap the axes before reshaping.",
                 "x.reshape(N * T, H) @ W", "x.transpose(1, 0, 2).reshape(N * T, H) @ W"),
         # temporal_affine_backward
-        Mistake("temporal_affine_backward", "db averaged instead of summed",
+        Mutant("temporal_affine_backward", "db averaged instead of summed",
                 "The same b is added at every step of every example: its gradient is the sum of dout over N and T.",
                 "dout_flat.sum(axis=0)", "dout_flat.mean(axis=0)"),
-        Mistake("temporal_affine_backward", "dW from the last step only",
+        Mutant("temporal_affine_backward", "dW from the last step only",
                 "W is used at every step: dW sums x[:, t].T @ dout[:, t] over all t (one product after reshaping).",
                 "x.reshape(N * T, H).T @ dout_flat", "x[:, -1].T @ dout[:, -1]"),
-        Mistake("temporal_affine_backward", "dW transposed",
+        Mutant("temporal_affine_backward", "dW transposed",
                 "dW has the shape of W, (H, V): x.T @ dout after reshaping, not dout.T @ x.",
                 "x.reshape(N * T, H).T @ dout_flat", "dout_flat.T @ x.reshape(N * T, H)"),
         # temporal_softmax_loss
-        Mistake("temporal_softmax_loss", "padding counted in the loss",
+        Mutant("temporal_softmax_loss", "padding counted in the loss",
                 "Multiply the log-probabilities by mask before summing: padded steps are not part of any name.",
                 "np.sum(mask * picked)", "np.sum(picked)"),
-        Mistake("temporal_softmax_loss", "loss not averaged over N",
+        Mutant("temporal_softmax_loss", "loss not averaged over N",
                 "Divide the summed loss by the batch size N, as the gradient is.", "-np.sum(mask * picked) / N",
                 "-np.sum(mask * picked)"),
-        Mistake("temporal_softmax_loss", "averaged over the real steps instead of N",
+        Mutant("temporal_softmax_loss", "averaged over the real steps instead of N",
                 "This course's loss sums over time and averages over the batch (CS231n): divide by N, not by "
                 "the number of real steps.", "-np.sum(mask * picked) / N", "-np.sum(mask * picked) / mask.sum()"),
-        Mistake("temporal_softmax_loss", "gradient not masked",
+        Mutant("temporal_softmax_loss", "gradient not masked",
                 "Padded steps do not reach the loss, so their gradient is 0: multiply dx by mask.",
                 "dx *= mask[:, :, None] / N", "dx /= N"),
-        Mistake("temporal_softmax_loss", "forgot the -1 at the right class",
+        Mutant("temporal_softmax_loss", "forgot the -1 at the right class",
                 "d(-log softmax(s)[y]) / ds = softmax(s) - onehot(y): subtract 1 at the right class.",
                 "np.take_along_axis(dx, y[:, :, None], axis=2) - 1", "np.take_along_axis(dx, y[:, :, None], axis=2)"),
-        Mistake("temporal_softmax_loss", "softmax not shifted",
+        Mutant("temporal_softmax_loss", "softmax not shifted",
                 "Subtract each row's maximum before np.exp: softmax stays the same and np.exp(1000) no longer overflows.",
                 "shifted = x - x.max(axis=2, keepdims=True)", "shifted = x"),
         # mse_loss
-        Mistake("mse_loss", "summed instead of averaged",
+        Mutant("mse_loss", "summed instead of averaged",
                 "The MSE is the mean over all entries: np.mean((pred - y) ** 2).", "np.mean(diff ** 2)", "np.sum(diff ** 2)"),
-        Mistake("mse_loss", "gradient without the factor 2",
+        Mutant("mse_loss", "gradient without the factor 2",
                 "d(pred - y)**2 / dpred = 2 (pred - y): keep the 2.", "2 * diff / diff.size", "diff / diff.size"),
-        Mistake("mse_loss", "gradient not divided by the number of entries",
+        Mutant("mse_loss", "gradient not divided by the number of entries",
                 "The loss is a mean over M entries, so each entry's gradient is 2 (pred - y) / M.",
                 "2 * diff / diff.size", "2 * diff"),
-        Mistake("mse_loss", "gradient with the wrong sign",
+        Mutant("mse_loss", "gradient with the wrong sign",
                 "The loss grows when pred moves away from y: dpred = 2 (pred - y) / M, not 2 (y - pred) / M.",
                 "dpred = 2 * diff", "dpred = -2 * diff"),
         # adam_update
-        Mistake("adam_update", "Adam without bias correction",
+        Mutant("adam_update", "Adam without bias correction",
                 "Divide m by 1 - beta1**t and v by 1 - beta2**t: they start at zero, and without the correction "
                 "the first steps are far too small or too large.",
                 "m_hat = next_m / (1 - beta1 ** t)  # bias correction: m and v started at zero\n"
                 "    v_hat = next_v / (1 - beta2 ** t)", "m_hat = next_m\n    v_hat = next_v"),
-        Mistake("adam_update", "m and v swapped",
+        Mutant("adam_update", "m and v swapped",
                 "m, the mean of the gradients, gives the direction (numerator); v, the mean of their squares, "
                 "the size (under the square root).", "lr * m_hat / (np.sqrt(v_hat) + eps)",
                 "lr * v_hat / (np.sqrt(m_hat) + eps)"),
-        Mistake("adam_update", "v fed with the gradient instead of its square",
+        Mutant("adam_update", "v fed with the gradient instead of its square",
                 "v is the running mean of the squared gradient: (1 - beta2) * dw ** 2.",
                 "(1 - beta2) * dw ** 2", "(1 - beta2) * dw"),
-        Mistake("adam_update", "forgot the square root of v",
+        Mutant("adam_update", "forgot the square root of v",
                 "Divide by sqrt(v_hat) + eps: v has the units of a squared gradient.",
                 "(np.sqrt(v_hat) + eps)", "(v_hat + eps)"),
-        Mistake("adam_update", "stepped up the gradient",
+        Mutant("adam_update", "stepped up the gradient",
                 "Adam descends: w - lr * m_hat / (sqrt(v_hat) + eps).", "next_w = w - lr", "next_w = w + lr"),
         # train
-        Mistake("train", "Adam's m and v reset at every step",
+        Mutant("train", "Adam's m and v reset at every step",
                 "Create m and v (zeros) once, before the loop, and keep them from step to step: they are "
                 "Adam's memory of earlier gradients.",
                 "    losses = []\n    for t, batch in enumerate(batches, start=1):\n",
                 "    losses = []\n    for t, batch in enumerate(batches, start=1):\n"
                 "        m = {name: np.zeros_like(value) for name, value in params.items()}\n"
                 "        v = {name: np.zeros_like(value) for name, value in params.items()}\n"),
-        Mistake("train", "step count t not advanced",
+        Mutant("train", "step count t not advanced",
                 "t counts the steps, 1, 2, 3, ...: the bias correction 1 - beta**t depends on it.",
                 "m[name], v[name], t, lr=lr)", "m[name], v[name], 1, lr=lr)"),
-        Mistake("train", "gradients not clipped",
+        Mutant("train", "gradients not clipped",
                 "Clip the gradients with clip_gradients(grads, max_norm) before the Adam step.",
                 "        grads, _ = clip_gradients(grads, max_norm)\n", ""),
-        Mistake("train", "clipped per array instead of globally",
+        Mutant("train", "clipped per array instead of globally",
                 "Clip all the gradients together, by their global norm (notebook 02): one call of "
                 "clip_gradients(grads, max_norm) with the whole dict.",
                 "grads, _ = clip_gradients(grads, max_norm)",
                 "grads = {name: clip_gradients({name: g}, max_norm)[0][name] for name, g in grads.items()}"),
-        Mistake("train", "gradients accumulated over steps",
+        Mutant("train", "gradients accumulated over steps",
                 "Each step uses the gradients of its own batch only: do not add them to those of earlier steps.",
                 "        loss, grads = loss_and_grads(params, batch)\n",
                 "        loss, new_grads = loss_and_grads(params, batch)\n"
                 "        total = {k: total[k] + g for k, g in new_grads.items()} if t > 1 else new_grads\n"
                 "        grads = total\n"),
         # sample_from_logits
-        Mistake("sample_from_logits", "multiplied by the temperature",
+        Mutant("sample_from_logits", "multiplied by the temperature",
                 "Divide the logits by the temperature: a low temperature must sharpen the distribution.",
                 "scaled = logits / temperature", "scaled = logits * temperature"),
-        Mistake("sample_from_logits", "temperature ignored",
+        Mutant("sample_from_logits", "temperature ignored",
                 "Divide the logits by the temperature before the softmax.",
                 "scaled = logits / temperature", "scaled = logits"),
-        Mistake("sample_from_logits", "took the most likely class",
+        Mutant("sample_from_logits", "took the most likely class",
                 "Sample, do not take the argmax: the first k whose cumulative probability is above u.",
                 "return np.minimum((cdf <= u[:, None]).sum(axis=1), logits.shape[1] - 1)",
                 "return logits.argmax(axis=1)"),
-        Mistake("sample_from_logits", "off by one in the inverse CDF",
+        Mutant("sample_from_logits", "off by one in the inverse CDF",
                 "The id is the number of cumulative probabilities at or below u, which is the index of the first "
                 "one above u; do not subtract 1.",
                 "(cdf <= u[:, None]).sum(axis=1)", "(cdf <= u[:, None]).sum(axis=1) - 1"),

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mistake
+from autograder.examples import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 NOTEBOOK = "02_vanishing_gradients/02_vanishing_gradients.ipynb"
@@ -118,91 +118,91 @@ CATALOGUE = Catalogue(
     ],
     mistakes=[
         # rnn_step_jacobian
-        Mistake("rnn_step_jacobian", "Jacobian transposed (Wh instead of Wh.T)",
+        Mutant("rnn_step_jacobian", "Jacobian transposed (Wh instead of Wh.T)",
                 "next_h[i] depends on prev_h[j] through Wh[j, i] (prev_h @ Wh), so J[n, i, j] = slope[n, i] * Wh[j, i]: "
                 "J[n] is built from Wh.T.",
                 "* Wh.T", "* Wh"),
-        Mistake("rnn_step_jacobian", "forgot the tanh slope 1 - next_h**2",
+        Mutant("rnn_step_jacobian", "forgot the tanh slope 1 - next_h**2",
                 "The step goes through a tanh: scale row i of Wh.T by its slope 1 - next_h[n, i]**2.",
                 "1 - next_h ** 2", "np.ones_like(next_h)"),
-        Mistake("rnn_step_jacobian", "used next_h instead of 1 - next_h**2",
+        Mutant("rnn_step_jacobian", "used next_h instead of 1 - next_h**2",
                 "The slope of the tanh is tanh'(a) = 1 - tanh(a)**2 = 1 - next_h**2, not next_h itself.",
                 "1 - next_h ** 2", "next_h"),
-        Mistake("rnn_step_jacobian", "tanh slope written as 1 - next_h instead of 1 - next_h**2",
+        Mutant("rnn_step_jacobian", "tanh slope written as 1 - next_h instead of 1 - next_h**2",
                 "The derivative of tanh(a) is 1 - tanh(a)**2 = 1 - next_h**2: the square matters.",
                 "1 - next_h ** 2", "1 - next_h"),
-        Mistake("rnn_step_jacobian", "slope applied to the columns instead of the rows",
+        Mutant("rnn_step_jacobian", "slope applied to the columns instead of the rows",
                 "The slope belongs to the output unit i (the row of J): slope[:, :, None] * Wh.T, "
                 "not slope[:, None, :] * Wh.T.",
                 "slope[:, :, None]", "slope[:, None, :]"),
         # gradient_norms_through_time
-        Mistake("gradient_norms_through_time", "off by one in time: the Jacobian of the wrong step",
+        Mutant("gradient_norms_through_time", "off by one in time: the Jacobian of the wrong step",
                 "Going from h[:, t] back to h[:, t - 1] crosses the step that made h[:, t], whose slope is "
                 "1 - h[:, t]**2: use rnn_step_jacobian(h[:, t], Wh).",
                 "rnn_step_jacobian(h[:, t], Wh)", "rnn_step_jacobian(h[:, t - 1], Wh)"),
-        Mistake("gradient_norms_through_time", "Jacobian multiplied on the wrong side",
+        Mutant("gradient_norms_through_time", "Jacobian multiplied on the wrong side",
                 "A gradient is a row vector: one step back is dh[n] @ J[n], a sum over the first index of J "
                 "(np.einsum('ni,nij->nj', dh, J)), not J[n] @ dh[n].",
                 'np.einsum("ni,nij->nj", dh_t, J)', 'np.einsum("nj,nij->ni", dh_t, J)'),
-        Mistake("gradient_norms_through_time", "elementwise product with the diagonal of J instead of a matrix product",
+        Mutant("gradient_norms_through_time", "elementwise product with the diagonal of J instead of a matrix product",
                 "Every unit of h[:, t - 1] reaches every unit of h[:, t] through Wh: one step back is the "
                 "vector-matrix product dh[n] @ J[n] (np.einsum('ni,nij->nj', dh, J)), not an elementwise product.",
                 'np.einsum("ni,nij->nj", dh_t, J)', 'dh_t * np.einsum("nii->ni", J)'),
-        Mistake("gradient_norms_through_time", "gradient not carried back (dh_T used at every step)",
+        Mutant("gradient_norms_through_time", "gradient not carried back (dh_T used at every step)",
                 "The gradient at step t - 1 is the gradient at step t times J: carry the running gradient "
                 "from step to step instead of starting again from dh_T.",
                 'np.einsum("ni,nij->nj", dh_t, J)', 'np.einsum("ni,nij->nj", dh_T, J)'),
-        Mistake("gradient_norms_through_time", "norms stored in reverse order",
+        Mutant("gradient_norms_through_time", "norms stored in reverse order",
                 "norms[t] belongs to h[:, t]: the last entry, norms[T - 1], is the norm of dh_T itself, "
                 "and the norms k steps back come before it.",
                 "return norms", "return norms[::-1]"),
-        Mistake("gradient_norms_through_time", "mean of the examples' norms instead of the norm over the batch",
+        Mutant("gradient_norms_through_time", "mean of the examples' norms instead of the norm over the batch",
                 "Take one norm over the whole (N, H) gradient, sqrt of the sum of all its squared entries "
                 "(np.linalg.norm(dh)), not the mean of one norm per example.",
                 "np.linalg.norm(dh_t)", "np.linalg.norm(dh_t, axis=1).mean()"),
-        Mistake("gradient_norms_through_time", "squared norm (forgot the square root)",
+        Mutant("gradient_norms_through_time", "squared norm (forgot the square root)",
                 "The norm is the square root of the sum of squares: np.linalg.norm(dh), not np.sum(dh**2).",
                 "np.linalg.norm(dh_t)", "np.sum(dh_t ** 2)"),
         # clip_gradients
-        Mistake("clip_gradients", "forgot the square root in the total norm",
+        Mutant("clip_gradients", "forgot the square root in the total norm",
                 "total_norm is a length: the square root of the sum of all squared entries.",
                 "np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))", "sum(np.sum(g ** 2) for g in grads.values())"),
-        Mistake("clip_gradients", "total norm as the sum of the arrays' norms",
+        Mutant("clip_gradients", "total norm as the sum of the arrays' norms",
                 "Treat all the arrays as one long vector: total_norm = sqrt(sum of the squared norms of the arrays), "
                 "not the sum of their norms.",
                 "np.sqrt(sum(np.sum(g ** 2) for g in grads.values()))", "sum(np.linalg.norm(g) for g in grads.values())"),
-        Mistake("clip_gradients", "clipped each array on its own instead of all together",
+        Mutant("clip_gradients", "clipped each array on its own instead of all together",
                 "Global-norm clipping scales every array by the same factor, min(1, max_norm / total_norm), "
                 "so the direction of the whole update is kept.",
                 "g * scale", "g * min(1.0, max_norm / np.linalg.norm(g))"),
-        Mistake("clip_gradients", "clipped each value (np.clip) instead of rescaling",
+        Mutant("clip_gradients", "clipped each value (np.clip) instead of rescaling",
                 "Clip the norm, not the values: np.clip changes the direction of the gradient; multiply every "
                 "array by min(1, max_norm / total_norm) instead.",
                 "g * scale", "np.clip(g, -max_norm, max_norm)"),
-        Mistake("clip_gradients", "scaled up when the norm is already below max_norm",
+        Mutant("clip_gradients", "scaled up when the norm is already below max_norm",
                 "Clipping only shrinks: the factor is min(1, max_norm / total_norm), so gradients with "
                 "total_norm <= max_norm are returned unchanged.",
                 "min(1.0, max_norm / total_norm)", "max_norm / total_norm"),
-        Mistake("clip_gradients", "modified the gradients in place",
+        Mutant("clip_gradients", "modified the gradients in place",
                 "Leave grads and its arrays as they were: build new arrays (g * scale) in a new dict; "
                 "g *= scale writes into the caller's arrays.",
                 "    clipped = {name: g * scale for name, g in grads.items()}  # new arrays: grads is left as it was\n",
                 "    for g in grads.values():\n        g *= scale\n    clipped = grads\n"),
-        Mistake("clip_gradients", "returned the norm after clipping instead of before",
+        Mutant("clip_gradients", "returned the norm after clipping instead of before",
                 "Return total_norm as it was before clipping: it tells you how large the gradient really was "
                 "(torch.nn.utils.clip_grad_norm_ returns it too).",
                 "return clipped, total_norm", "return clipped, min(total_norm, max_norm)"),
         # forget_gate_horizon
-        Mistake("forget_gate_horizon", "log10 instead of the natural logarithm",
+        Mutant("forget_gate_horizon", "log10 instead of the natural logarithm",
                 "The horizon uses the natural logarithm: -1 / np.log(f), not np.log10.", "np.log(", "np.log10("),
-        Mistake("forget_gate_horizon", "used b_f instead of sigmoid(b_f)",
+        Mutant("forget_gate_horizon", "used b_f instead of sigmoid(b_f)",
                 "The gate is the sigmoid of the bias, f = 1 / (1 + exp(-b_f)): take the logarithm of f, not of b_f.",
                 "np.log(forget_gate)", "np.log(b_f)"),
-        Mistake("forget_gate_horizon", "used 1 - sigmoid(b_f), the fraction forgotten",
+        Mutant("forget_gate_horizon", "used 1 - sigmoid(b_f), the fraction forgotten",
                 "sigmoid(b_f) is the fraction of the cell kept at each step, and the horizon is -1 / ln of it; "
                 "1 - sigmoid(b_f) is the fraction erased.",
                 "forget_gate = 1 / (1 + np.exp(-b_f))", "forget_gate = 1 - 1 / (1 + np.exp(-b_f))"),
-        Mistake("forget_gate_horizon", "forgot the minus sign",
+        Mutant("forget_gate_horizon", "forgot the minus sign",
                 "ln(f) is negative for a gate between 0 and 1, so the horizon -1 / ln(f) needs the minus sign "
                 "to be a positive number of steps.",
                 "-1 / np.log(", "1 / np.log("),
