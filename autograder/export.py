@@ -1,33 +1,106 @@
-"""One CSV row per learner: a column per notebook and per graded cell, and the total."""
+"""Grades as a CSV file an instructor can upload to an LMS.
+
+One row per learner, after a first row ``(max points)`` holding each column's maximum:
+
+- ``student``: the course's id of the learner; ``lms_user_id``: the id the LMS gave them
+  (Canvas's user id, Moodle's participant id; recorded by ``collect``), empty when unknown;
+- per notebook, ``<notebook>``: its score after any late penalty, ``<notebook>:late_penalty``: the
+  points the penalty took (0 when on time; nbgrader's ``LateSubmissionPlugin`` sets it from the
+  deadline), ``<notebook>:submitted``: the submission time, and ``<notebook>:<cell>``: each graded cell;
+- ``total``: the sum of the notebook scores.
+
+A cell that is not a number says why: ``not submitted`` (nothing collected; it counts 0 in the total),
+``not graded`` (collected after the last ``grade``), ``unreadable`` (the file could not be graded; the
+grade summary and the learner's feedback page say why) or ``pending`` (an answer a person grades in
+formgrader, not graded yet). A learner's total is then ``unreadable``, ``not graded`` or ``pending``
+too, so that a partial score is never uploaded as final.
+"""
 
 import csv
+import json
+from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
+
+NOT_SUBMITTED, NOT_GRADED, UNREADABLE, PENDING = "not submitted", "not graded", "unreadable", "pending"
+MAX_ROW = "(max points)"
 
 
-def export_csv(path, db_url):
-    """Write the gradebook's scores to ``path``; return the number of learners written."""
-    with Gradebook(db_url) as gradebook:
-        columns, rows = [], {}
-        for assignment in sorted(gradebook.assignments, key=lambda a: a.name):
-            for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
-                columns.append(f"{notebook.name}")
-                columns += [f"{notebook.name}:{cell.name}" for cell in notebook.grade_cells]
-        for student in gradebook.students:
-            row = rows.setdefault(student.id, {"student": student.id})
-            for assignment in gradebook.assignments:
-                try:
-                    submission = gradebook.find_submission(assignment.name, student.id)
-                except Exception:  # noqa: BLE001 - not submitted: empty cells
-                    continue
-                for notebook in submission.notebooks:
-                    row[notebook.name] = notebook.score
-                    for grade in notebook.grades:
-                        row[f"{notebook.name}:{grade.name}"] = grade.score
-        for row in rows.values():
-            row["total"] = sum(value for key, value in row.items() if key in columns and ":" not in key)
+def _problems(coursedir):
+    """{(student, assignment, notebook): problem} from the grader's record of its last grade (graded.json)."""
+    path = Path(coursedir.root) / Path(coursedir.autograded_directory).parent / "graded.json"
+    try:
+        entries = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {(*key.split("/", 1), notebook): problem for key, entry in entries.items()
+            for notebook, problem in entry.get("problems", {}).items() if problem}
+
+
+def export_csv(path, coursedir):
+    """Write the gradebook's grades of the course ``coursedir`` (nbgrader's CourseDirectory) to ``path``;
+    return the number of learners written."""
+    problems = _problems(coursedir)
+    submitted = Path(coursedir.root) / coursedir.submitted_directory
+    autograded = Path(coursedir.root) / coursedir.autograded_directory
+    with Gradebook(coursedir.db_url) as gradebook:
+        notebooks = [(assignment.name, notebook) for assignment in sorted(gradebook.assignments, key=lambda a: a.name)
+                     for notebook in sorted(assignment.notebooks, key=lambda n: n.name)]
+        columns = []
+        maximum = {"student": MAX_ROW, "lms_user_id": ""}
+        for _, notebook in notebooks:
+            columns += [notebook.name, f"{notebook.name}:late_penalty", f"{notebook.name}:submitted"]
+            maximum.update({notebook.name: notebook.max_score, f"{notebook.name}:late_penalty": "",
+                            f"{notebook.name}:submitted": ""})
+            for cell in notebook.grade_cells:
+                columns.append(f"{notebook.name}:{cell.name}")
+                maximum[f"{notebook.name}:{cell.name}"] = cell.max_score
+        maximum["total"] = sum(notebook.max_score for _, notebook in notebooks)
+        learners = {student.id: student.lms_user_id or "" for student in gradebook.students}
+        learners.update({folder.name: learners.get(folder.name, "") for folder in submitted.glob("*") if folder.is_dir()})
+        rows = []
+        for student in sorted(learners):
+            row = {"student": student, "lms_user_id": learners[student]}
+            for assignment, notebook in notebooks:
+                row.update(_notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, problems))
+            scores = [row[notebook.name] for _, notebook in notebooks]
+            waiting = [marker for marker in (UNREADABLE, NOT_GRADED, PENDING) if marker in scores]
+            row["total"] = waiting[0] if waiting else sum(s for s in scores if isinstance(s, (int, float)))
+            rows.append(row)
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ["student", *columns, "total"])
+        writer = csv.DictWriter(handle, ["student", "lms_user_id", *columns, "total"])
         writer.writeheader()
-        writer.writerows(rows[student] for student in sorted(rows))
+        writer.writerow(maximum)
+        writer.writerows(rows)
     return len(rows)
+
+
+def _notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, problems):
+    """The CSV cells of one learner's notebook: its score, late penalty, time and graded cells."""
+    name = notebook.name
+    cells = [f"{name}:{cell.name}" for cell in notebook.grade_cells]
+    problem = problems.get((student, assignment, name), "")
+    was_submitted = (submitted / student / assignment / f"{name}.ipynb").exists()
+    was_graded = (autograded / student / assignment / f"{name}.ipynb").exists()
+    try:
+        graded = gradebook.find_submission_notebook(name, assignment, student) if was_graded else None
+    except MissingEntry:
+        graded = None
+    if problem.startswith(("unreadable", "not gradable")):
+        marker = UNREADABLE
+    elif graded is None:
+        marker = NOT_GRADED if was_submitted else NOT_SUBMITTED
+    else:
+        marker = None
+    if marker:
+        return {name: marker, f"{name}:late_penalty": "", f"{name}:submitted": "", **dict.fromkeys(cells, marker)}
+    penalty = graded.late_submission_penalty or 0.0
+    timestamp = graded.assignment.timestamp
+    row = {f"{name}:late_penalty": penalty, f"{name}:submitted": timestamp.isoformat(sep=" ") if timestamp else ""}
+    pending = False
+    for grade in graded.grades:
+        waiting = grade.needs_manual_grade
+        pending |= waiting
+        row[f"{name}:{grade.name}"] = PENDING if waiting else grade.score
+    row[name] = PENDING if pending else max(graded.score - penalty, 0.0)
+    return row

@@ -57,6 +57,8 @@ class Result:
     cells: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # what was repaired before grading (autograder.repair)
     recheck_seconds: float = 0.0  # of seconds: the re-check's part
+    pending: float = 0.0  # points of answers a person grades (formgrader) that nobody has graded yet
+    unchanged: bool = False  # not graded again: nothing it depends on changed since its last grade
 
 
 @dataclass
@@ -223,10 +225,11 @@ class Recorder:
         self.config, self.coursedir = config, course.coursedir(config)
         self.gradebook = Gradebook(self.coursedir.db_url)
 
-    def record(self, path, student, assignment, notebook):
-        """Save one notebook's grades; return (score, max score, {cell: score})."""
+    def record(self, path, result):
+        """Save one notebook's grades, and fill in ``result``'s scores from the gradebook."""
         from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
 
+        student, assignment, notebook = result.student, result.assignment, result.notebook
         nb = nbformat.read(path, as_version=4)
         resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": notebook,
                                   "db_url": self.coursedir.db_url, "course_id": self.coursedir.course_id}}
@@ -241,8 +244,27 @@ class Recorder:
             self.gradebook.db.rollback()
             raise
         # the notebook itself is as the worker wrote it: these steps only read it
-        submission = self.gradebook.find_submission_notebook(notebook, assignment, student)
-        return submission.score, submission.max_score, {grade.name: grade.score for grade in submission.grades}
+        self.look_up(result, result.problem)
+
+    def look_up(self, result, problem=""):
+        """Fill in ``result`` from the gradebook: its scores, or, without a graded submission, its maximum."""
+        from nbgrader.api import MissingEntry
+
+        result.problem = problem
+        try:
+            graded = self.gradebook.find_submission_notebook(result.notebook, result.assignment, result.student)
+        except MissingEntry:
+            graded = None
+        if graded is None or problem.startswith(("unreadable", "not gradable")):
+            try:
+                result.max_score = self.gradebook.find_notebook(result.notebook, result.assignment).max_score
+            except MissingEntry:
+                result.max_score = 0.0
+            result.score, result.cells, result.pending = 0.0, {}, 0.0
+            return
+        result.score, result.max_score = graded.score, graded.max_score
+        result.cells = {grade.name: grade.score for grade in graded.grades}
+        result.pending = sum(grade.max_score for grade in graded.grades if grade.needs_manual_grade)
 
     def close(self):
         self.gradebook.close()
@@ -327,13 +349,29 @@ def _stage(coursedir, staged, assignment, submitted):
                      gradebook, assignment, [(student, notebook) for student, _, notebook in submitted])
 
 
-def grade(assignments, workers=None, timeout=None, config=None, progress=None, scheduler=None, timings=None):
+def _groups(submitted, largest=32):
+    """``submitted`` ((student, assignment, notebook), sorted by student) in groups of 1, 2, 4, ... learners."""
+    students = sorted({student for student, _, _ in submitted})
+    size, start = 1, 0
+    while start < len(students):
+        chosen = set(students[start:start + size])
+        yield [entry for entry in submitted if entry[0] in chosen]
+        start += size
+        size = min(2 * size, largest)
+
+
+def grade(assignments, workers=None, timeout=None, config=None, progress=None, scheduler=None, timings=None,
+          students=None, changed_only=False):
     """
     Autograde every collected submission of ``assignments``; return a list of :class:`Result`.
     The notebooks run in a local process pool of ``workers``, or on a Dask cluster: ``scheduler``
     is its address, or "local" for a new local cluster (see :func:`_pool`). ``progress``
     (autograder.progress.Progress, or None) counts the notebooks as they are recorded. ``timings``,
     a dict, gets the seconds this process spent preparing and recording (what does not run in parallel).
+    ``students`` limits grading to those learners. With ``changed_only``, a learner's assignment is
+    graded again only when something it depends on changed since its last grade (the submission, its
+    timestamp, the source notebook and its files, the earlier submissions it reads); the others keep
+    their grades and come back with ``unchanged`` set.
     """
     timings = {} if timings is None else timings
     timings.update(prepare=0.0, record=0.0)
@@ -344,12 +382,31 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
     # nbgrader grades a staged copy of the submissions, with their metadata repaired (autograder.repair)
     staged = str(Path(coursedir.submitted_directory).parent / "staged")
     overrides = [f"--CourseDirectory.root={coursedir.root}", f"--CourseDirectory.db_url={coursedir.db_url}",
-                 f"--CourseDirectory.source_directory={coursedir.source_directory}",
-                 f"--CourseDirectory.submitted_directory={staged}",
-                 f"--CourseDirectory.autograded_directory={coursedir.autograded_directory}"]
+                 f"--CourseDirectory.source_directory={coursedir.source_directory}"]
     results = {}
+    state = _GradedState(coursedir)
+    todo = {}
+    for assignment in assignments:
+        submitted = [entry for entry in submitted_notebooks(coursedir, [assignment])
+                     if students is None or entry[0] in students]
+        for student, _, notebook in submitted:
+            todo.setdefault((assignment, student), []).append(notebook)
+    fingerprints = {key: state.fingerprint(*key, notebooks) for key, notebooks in todo.items()}
+    if changed_only:
+        for key in [key for key in todo if state.unchanged(key, fingerprints[key])]:
+            for notebook in todo.pop(key):
+                results[key[1], key[0], notebook] = Result(key[1], key[0], notebook, unchanged=True)
     workers = workers or os.cpu_count() or 1
-    with _pool(workers, scheduler) as pool, contextlib.closing(Recorder(config)) as recorder:
+    if progress and todo:
+        progress.add(sum(len(notebooks) for notebooks in todo.values()))
+        progress.stage(f"starting {workers} sandboxed workers")
+    with contextlib.ExitStack() as stack:
+        recorder = stack.enter_context(contextlib.closing(Recorder(config)))
+        for result in results.values():  # unchanged: what the gradebook holds from the last grade
+            recorder.look_up(result, state.problem(result))
+        if not todo:
+            return list(results.values())
+        pool = stack.enter_context(_pool(workers, scheduler))
         # the workers start their sandbox's warm server and load the reference solutions while this process prepares
         sources = [str(path) for assignment in assignments
                    for path in sorted((Path(coursedir.root) / coursedir.source_directory / assignment).glob("*.ipynb"))]
@@ -357,33 +414,43 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
             pool.submit(_warm, sources)
         futures = {}
         for assignment in assignments:
+            submitted = [(student, assignment, notebook) for (other, student), notebooks in sorted(todo.items())
+                         if other == assignment for notebook in notebooks]
+            if not submitted:
+                continue
             prepare_start = time.perf_counter()
             # 1. prepare: nbgrader's sanitising steps, no execution, no grading (while the pool runs the
             # previous assignment's notebooks)
             if progress:
                 progress.stage(f"preparing {assignment}")
-            _ensure_in_gradebook(coursedir, assignment, overrides[:3])
-            submitted = submitted_notebooks(coursedir, [assignment])
-            notes = _stage(coursedir, staged, assignment, submitted)
-            _prepare(config, assignment, staged)
-            for student, _, notebook in submitted:
-                folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
-                path = folder / f"{notebook}.ipynb"
-                result = results[student, assignment, notebook] = Result(student, assignment, notebook)
-                result.notes = notes.get((student, notebook), [])
-                if progress:
-                    progress.add(1)
-                if not path.exists():
-                    result.problem = "not gradable: invalid notebook file, or its graded cells were changed"
-                    if progress:
-                        progress.step(f"{student}/{assignment}: {result.problem}", failed=True)
-                    continue
-                # 2. execute in parallel
-                source = Path(coursedir.root) / coursedir.source_directory / assignment / f"{notebook}.ipynb"
-                earlier = _earlier_files(coursedir, student, source)
-                futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source),
-                                    earlier)] = (result, path)
+            _ensure_in_gradebook(coursedir, assignment, overrides)
+            # in growing groups of learners, so that the first notebooks run while the rest are prepared
+            for group, chunk in enumerate(_groups(submitted)):
+                chunk_staged = f"{staged}/{group}"
+                shutil.rmtree(Path(coursedir.root) / chunk_staged, ignore_errors=True)
+                notes = _stage(coursedir, chunk_staged, assignment, chunk)
+                _prepare(config, assignment, chunk_staged)
+                for student, _, notebook in chunk:
+                    folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+                    path = folder / f"{notebook}.ipynb"
+                    result = results[student, assignment, notebook] = Result(student, assignment, notebook)
+                    result.notes = notes.get((student, notebook), [])
+                    if not path.exists():
+                        result.problem = _why_not_prepared(Path(coursedir.root) / chunk_staged / student / assignment
+                                                           / f"{notebook}.ipynb")
+                        recorder.look_up(result, result.problem)
+                        state.graded(result, fingerprints[assignment, student])
+                        if progress:
+                            progress.step(f"{student}/{assignment}: {result.problem}", failed=True)
+                        continue
+                    # 2. execute in parallel
+                    source = Path(coursedir.root) / coursedir.source_directory / assignment / f"{notebook}.ipynb"
+                    earlier = _earlier_files(coursedir, student, source)
+                    futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source),
+                                        earlier)] = (result, path)
             timings["prepare"] += time.perf_counter() - prepare_start
+            if progress:
+                progress.stage("running")
         for future in concurrent.futures.as_completed(futures):
             result, path = futures[future]
             try:
@@ -394,8 +461,9 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
                 _mark_failed(path, result.problem)
             # 3. record, in this process only
             record_start = time.perf_counter()
-            result.score, result.max_score, result.cells = recorder.record(path, result.student, result.assignment,
-                                                                           result.notebook)
+            recorder.record(path, result)
+            if not result.problem.startswith("grader error"):  # the grader's own failure is tried again next time
+                state.graded(result, fingerprints[result.assignment, result.student])
             timings["record"] += time.perf_counter() - record_start
             if progress:
                 status = f"  ({result.problem})" if result.problem else ""
@@ -403,6 +471,80 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
                 progress.step(f"{result.student}/{result.assignment}: {result.score:g}/{result.max_score:g}{status}",
                               failed=bool(result.problem))
     return list(results.values())
+
+
+def _why_not_prepared(staged):
+    """Why nbgrader left a staged submission out, in words for the instructor (and the learner's feedback)."""
+    import json
+
+    try:
+        text = Path(staged).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return "unreadable: the file was not found"
+    except UnicodeDecodeError as error:
+        return f"unreadable: not a text file ({error.reason} at byte {error.start})"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        return (f"unreadable: not valid JSON ({error.msg}, line {error.lineno} column {error.colno}): "
+                "the file is cut short or was edited outside Jupyter")
+    try:
+        nbformat.validate(nbformat.reads(json.dumps(data), as_version=4))
+    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return f"unreadable: JSON, but not a valid notebook ({first[:160]})"
+    return "not gradable: nbgrader could not match its graded cells to the assignment's (cells changed or removed)"
+
+
+class _GradedState:
+    """
+    What each learner's assignment was last graded from (``autograder/graded.json``): a fingerprint of
+    everything its grade depends on, and the problem it had, so that ``grade`` can skip what did not change.
+    """
+
+    def __init__(self, coursedir):
+        self.coursedir = coursedir
+        self.path = Path(coursedir.root) / Path(coursedir.autograded_directory).parent / "graded.json"
+        try:
+            import json
+
+            self.entries = json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            self.entries = {}
+
+    def fingerprint(self, assignment, student, notebooks):
+        import hashlib
+
+        coursedir, digest = self.coursedir, hashlib.sha256()
+        root = Path(coursedir.root)
+        submitted = root / coursedir.submitted_directory / student / assignment
+        files = sorted(p for p in submitted.iterdir() if p.is_file())
+        source = root / coursedir.source_directory / assignment
+        files += sorted(p for p in source.iterdir() if p.is_file())
+        for notebook in notebooks:
+            for others in _earlier_files(coursedir, student, source / f"{notebook}.ipynb").values():
+                files += [Path(file) for file in others]
+        for file in files:
+            digest.update(str(file.relative_to(root) if file.is_relative_to(root) else file).encode())
+            digest.update(file.read_bytes())
+        return digest.hexdigest()
+
+    def unchanged(self, key, fingerprint):
+        assignment, student = key
+        entry = self.entries.get(f"{student}/{assignment}")
+        return bool(entry) and entry["fingerprint"] == fingerprint
+
+    def problem(self, result):
+        return self.entries.get(f"{result.student}/{result.assignment}", {}).get("problems", {}).get(result.notebook, "")
+
+    def graded(self, result, fingerprint):
+        import json
+
+        entry = self.entries.setdefault(f"{result.student}/{result.assignment}", {"fingerprint": "", "problems": {}})
+        entry["fingerprint"] = fingerprint
+        entry["problems"][result.notebook] = result.problem
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
 
 def _earlier_files(coursedir, student, source):
@@ -473,26 +615,42 @@ def _mark_failed(path, reason):
 
 
 def summary(results):
-    """A table for the instructor: learners, mean score, and problems by kind."""
-    lines = []
+    """A table for the instructor: per assignment its learners, how many were graded now, the mean score
+    (a submission that could not be graded counts 0), points waiting for a person, and problems by kind."""
     by_assignment = {}
     for result in results:
         by_assignment.setdefault(result.assignment, []).append(result)
-    lines.append(f"{'assignment':12s} {'learners':>8s} {'mean score':>11s} {'problems':>8s}")
+    header = ("assignment", "learners", "graded now", "mean score", "waiting for a grader", "problems")
+    table = [header]
     for assignment, rows in sorted(by_assignment.items()):
-        graded = [r for r in rows if r.max_score]
-        mean = sum(r.score for r in graded) / len(graded) if graded else 0.0
-        maximum = graded[0].max_score if graded else 0.0
-        problems = sum(1 for r in rows if r.problem)
-        lines.append(f"{assignment:12s} {len(rows):8d} {mean:6.2f}/{maximum:<4g} {problems:8d}")
+        learners = sorted({r.student for r in rows})
+        maximum = sum(max((r.max_score for r in rows if r.notebook == nb), default=0.0)
+                      for nb in sorted({r.notebook for r in rows}))
+        mean = sum(r.score for r in rows) / len(learners) if learners else 0.0
+        waiting = len({r.student for r in rows if r.pending})
+        table.append((assignment, str(len(learners)), str(sum(not r.unchanged for r in rows)),
+                      f"{mean:.2f}/{maximum:g}", f"{waiting} learner(s)" if waiting else "-",
+                      str(sum(1 for r in rows if r.problem))))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in
+                       enumerate(zip(row, widths))).rstrip() for row in table]
     kinds = {}
     for result in results:
         if result.problem:
             kinds.setdefault(result.problem, []).append(f"{result.student}/{result.assignment}")
-    for result in results:
-        if result.notes:
+        if result.notes and not result.unchanged:
             kinds.setdefault("submission changed, repaired before grading", []).append(
                 f"{result.student}/{result.assignment}")
     for kind, who in sorted(kinds.items()):
         lines.append(f"  {kind}: {', '.join(who)}")
+    pending = {}
+    for result in results:
+        if result.pending:
+            pending.setdefault((result.assignment, result.pending), []).append(result.student)
+    for (assignment, points), who in sorted(pending.items()):
+        lines.append(f"  {points:g} point(s) of {assignment} wait for a grader (formgrader: make instructor): "
+                     f"{', '.join(who)}")
+    unchanged = sum(r.unchanged for r in results)
+    if unchanged:
+        lines.append(f"  {unchanged} notebook(s) unchanged since their last grade kept it (--all grades them again)")
     return "\n".join(lines)

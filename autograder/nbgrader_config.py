@@ -37,3 +37,12 @@ c.ExecutePreprocessor.timeout = 120
 c.OverwriteCells.add_missing_cells = True
 # Feedback never shows hidden tests (nbgrader issue #917): their messages stay, their source goes (feedback.py).
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+
+# Deadlines are the gradebook's (python -m autograder deadline 01_rnn "2026-12-10 23:59 Europe/Berlin", formgrader, or
+#   nbgrader db assignment add 01_rnn --duedate="2026-12-10 23:59:00 Europe/Berlin"),
+# the submission times collect's timestamp.txt files; what a late submission costs is set here, e.g.
+#   c.LateSubmissionPlugin.penalty_method = "zero"   # nbgrader's: a late notebook scores 0
+# or c.AssignLatePenalties.plugin_class = "autograder.late.PerDay"; c.PerDay.fraction = 0.1 (see autograder/late.py). The default: no penalty.
+# A course kept elsewhere (--course-dir DIR) can put such settings of its own in DIR/nbgrader_config.py.
+if os.path.exists(os.path.join(root, "nbgrader_config.py")):
+    load_subconfig(os.path.join(root, "nbgrader_config.py"))  # noqa: F821 (provided by traitlets)

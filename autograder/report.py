@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.utils import compute_checksum, is_solution
 
 from autograder.preprocessors import NOT_RUN
 from autograder.verify import WITHHELD
@@ -27,15 +28,49 @@ class CellStats:
     cell: str
     points: float
     graded: int = 0  # learners with a graded submission
-    lost: int = 0  # of them, how many lost points here
-    scored: float = 0.0  # points scored, summed over learners
+    attempted: int = 0  # of them, how many wrote the function this cell tests (its failure is not the stub's)
+    lost: int = 0  # of those who attempted it, how many lost points here
+    scored: float = 0.0  # points scored by those who attempted it, summed
 
     @property
     def mean(self):
-        return self.scored / self.graded if self.graded else 0.0
+        return self.scored / self.attempted if self.attempted else 0.0
 
 
-def cell_stats(db_url):
+@dataclass
+class Counts:
+    """How many learners' notebooks of one notebook reached which state."""
+
+    notebook: str
+    submitted: int = 0  # collected
+    graded: int = 0  # with a grade in the gradebook
+    unreadable: int = 0  # collected, but could not be graded (the grader's summary says why)
+    untouched: int = 0  # graded, but no answer cell differs from the release
+
+
+def _graded_notebooks(autograded):
+    """{(student, notebook): graded notebook} of every readable notebook under ``autograded``."""
+    found = {}
+    for path in sorted(Path(autograded).glob("*/*/*.ipynb")):
+        try:
+            found[path.parts[-3], path.stem] = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - an unreadable notebook has no outputs to count
+            continue
+    return found
+
+
+def _stub_failed(cell):
+    """The test cell failed because the function it tests is still the release's stub."""
+    return any(o.get("output_type") == "error" and o.get("ename") == "NotImplementedError" for o in cell.get("outputs", []))
+
+
+def _untouched(nb):
+    """No answer cell of the notebook differs from the release (nbgrader's checksums)."""
+    answers = [cell for cell in nb.cells if is_solution(cell) and "checksum" in cell.metadata.get("nbgrader", {})]
+    return bool(answers) and all(compute_checksum(cell) == cell.metadata.nbgrader.checksum for cell in answers)
+
+
+def cell_stats(db_url, graded_notebooks):
     """One :class:`CellStats` per autograded cell of every notebook, in course order."""
     stats = []
     with Gradebook(db_url) as gradebook:
@@ -48,15 +83,35 @@ def cell_stats(db_url):
                             grade = gradebook.find_grade(cell.name, notebook.name, assignment.name, student.id)
                         except MissingEntry:
                             continue
-                        if grade.score is None:
+                        nb = graded_notebooks.get((student.id, notebook.name))
+                        if grade.score is None or nb is None:  # nbgrader keeps a 0 for a file it could not read
                             continue
                         row.graded += 1
+                        test = next((c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell.name),
+                                    None)
+                        if test is not None and _stub_failed(test):
+                            continue
+                        row.attempted += 1
                         row.scored += grade.score
                         row.lost += grade.score < cell.max_score
                     stats.append(row)
     return stats
 
 
+def notebook_counts(coursedir, graded_notebooks):
+    """One :class:`Counts` per notebook that anyone submitted."""
+    counts = {}
+    root = Path(coursedir.root)
+    for path in sorted((root / coursedir.submitted_directory).glob("*/*/*.ipynb")):
+        row = counts.setdefault(path.stem, Counts(path.stem))
+        row.submitted += 1
+        graded = graded_notebooks.get((path.parts[-3], path.stem))
+        if graded is None:
+            row.unreadable += 1
+        else:
+            row.graded += 1
+            row.untouched += _untouched(graded)
+    return [counts[name] for name in sorted(counts)]
 def mistakes_fired(autograded):
     """Counter of (notebook, cell, mistake) over every graded notebook under ``autograded``."""
     fired = Counter()
@@ -77,35 +132,53 @@ def mistakes_fired(autograded):
     return fired
 
 
-def report(db_url, autograded, out_dir, top=15):
-    """Write report.md and report.png to ``out_dir``; return the text and the PNG's path."""
+def report(coursedir, out_dir, top=15):
+    """Write report.md and report.png for the course ``coursedir`` (nbgrader's CourseDirectory) to ``out_dir``;
+    return the text and the PNG's path."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    stats, fired = cell_stats(db_url), mistakes_fired(autograded)
-    lines = ["| notebook | cell | points | graded | lost points | mean |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    autograded = Path(coursedir.root) / coursedir.autograded_directory
+    graded_notebooks = _graded_notebooks(autograded)
+    counts = notebook_counts(coursedir, graded_notebooks)
+    stats, fired = cell_stats(coursedir.db_url, graded_notebooks), mistakes_fired(autograded)
+    lines = ["| notebook | submitted | graded | unreadable | untouched |", "| --- | ---: | ---: | ---: | ---: |"]
+    for row in counts:
+        lines.append(f"| {row.notebook} | {row.submitted} | {row.graded} | {row.unreadable} | {row.untouched} |")
+    lines += ["", "Per test cell, over the learners who attempted it (wrote the function it tests):", "",
+              "| notebook | cell | points | attempted | learners who lost points | mean |",
+              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for row in stats:
-        lines.append(f"| {row.notebook} | {row.cell} | {row.points:g} | {row.graded} | {row.lost} | {row.mean:.2f} |")
-    lines += ["", "| named mistake | notebook | cell | learners |", "| --- | --- | --- | ---: |"]
-    for (notebook, cell, name), count in fired.most_common():
-        lines.append(f"| {name} | {notebook} | {cell} | {count} |")
+        lines.append(f"| {row.notebook} | {row.cell} | {row.points:g} | {row.attempted} | {row.lost} | {row.mean:.2f} |")
+    if fired:
+        lines += ["", "| named mistake | notebook | cell | learners |", "| --- | --- | --- | ---: |"]
+        for (notebook, cell, name), count in fired.most_common():
+            lines.append(f"| {name} | {notebook} | {cell} | {count} |")
+    else:
+        lines += ["", "No named mistake fired: every failed test cell failed in a way the catalogue does not name."]
     text = "\n".join(lines) + "\n"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(text)
 
-    worst = sorted((row for row in stats if row.lost), key=lambda row: -row.lost)[:top]
+    worst = sorted((row for row in stats if row.lost), key=lambda row: -row.lost / row.attempted)[:top]
     common = fired.most_common(top)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 0.4 * max(len(worst), len(common), 4) + 1.5))
-    left.barh([f"{row.notebook}: {row.cell}" for row in worst][::-1], [row.lost for row in worst][::-1], color="tab:red")
-    left.set(title="Learners who lost points, per test cell", xlabel="learners")
-    right.barh([f"{name} ({cell})" for (_, cell, name), _ in common][::-1], [count for _, count in common][::-1],
-               color="tab:orange")
-    right.set(title="Named mistakes that fired most", xlabel="learners")
-    for axes in (left, right):
-        axes.xaxis.get_major_locator().set_params(integer=True)
+    panels = 2 if common else 1
+    figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 0.4 * max(len(worst), len(common), 4) + 1.5),
+                                squeeze=False)
+    left = axes[0][0]
+    left.barh([f"{row.notebook}: {row.cell}" for row in worst][::-1],
+              [100 * row.lost / row.attempted for row in worst][::-1], color="tab:red")
+    left.set(title="Learners who lost points, per test cell", xlabel="% of the learners who attempted the cell",
+             xlim=(0, 100))
+    if common:
+        right = axes[0][1]
+        right.barh([f"{name} ({cell})" for (_, cell, name), _ in common][::-1], [count for _, count in common][::-1],
+                   color="tab:orange")
+        right.set(title="Named mistakes that fired most", xlabel="learners")
+        right.xaxis.get_major_locator().set_params(integer=True)
     figure.tight_layout()
     png = out_dir / "report.png"
     figure.savefig(png, dpi=100)

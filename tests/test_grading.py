@@ -310,10 +310,12 @@ def test_export_has_a_row_per_learner_and_a_column_per_notebook_and_cell(graded,
 
     from autograder.export import export_csv
 
-    _, db, results = graded
-    assert export_csv(tmp_path / "grades.csv", db) == len(results)
+    root, db, results = graded
+    coursedir = course.coursedir(course.load_config(**{"CourseDirectory.root": str(root), "CourseDirectory.db_url": db}))
+    assert export_csv(tmp_path / "grades.csv", coursedir) == len({r.student for r in results})
     with open(tmp_path / "grades.csv") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert float(rows["(max points)"]["00_setup"]) == 5 and float(rows["(max points)"]["total"]) == 5
     assert float(rows["alice"]["00_setup"]) == 5 and float(rows["alice"]["total"]) == 5
     assert float(rows["renamed"]["00_setup:one_hot_values"]) == 0
     assert float(rows["renamed"]["00_setup:one_hot_shape"]) == 1
