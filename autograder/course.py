@@ -68,4 +68,7 @@ def coursedir(config=None):
     """nbgrader's CourseDirectory of the course (its folders and gradebook URL)."""
     from nbgrader.coursedir import CourseDirectory
 
-    return CourseDirectory(config=config if config is not None else load_config())
+    found = CourseDirectory(config=config if config is not None else load_config())
+    if found.db_url.startswith("sqlite:///"):  # a new course: its gradebook's folder may not exist yet
+        Path(found.db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return found

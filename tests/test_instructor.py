@@ -73,7 +73,9 @@ def test_a_class_end_to_end_collect_grade_feedback_export_report(tmp_path):
     assert "collected 5 notebook(s)" in _cli(course, "collect", str(download))
 
     summary = _cli(course, "grade", ASSIGNMENT, "--workers", "2", "--timeout", "20")
-    assert "[5/5]" in summary and "00_setup" in summary.splitlines()[-1]
+    assert "[5/5]" in summary
+    row = next(line.split() for line in summary.splitlines() if line.startswith(ASSIGNMENT))
+    assert row[:4] == [ASSIGNMENT, "5", "5", "2.80/5"]  # learners, graded now, mean
     assert "notebooks/s" in summary and "\x1b[" not in summary and "\r" not in summary  # log lines, no bar
     assert _totals(f"sqlite:///{course / 'autograder' / 'gradebook.db'}") == EXPECTED
 
@@ -88,13 +90,15 @@ def test_a_class_end_to_end_collect_grade_feedback_export_report(tmp_path):
     _cli(course, "export", "--csv", str(tmp_path / "grades.csv"))
     with open(tmp_path / "grades.csv") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert float(rows.pop("(max points)")["total"]) == 5
     assert {s: float(r["total"]) for s, r in rows.items()} == EXPECTED
     assert float(rows["erin"]["00_setup:one_hot_values"]) == 0 and float(rows["erin"]["00_setup:one_hot_shape"]) == 1
 
     printed = _cli(course, "report", "--out", str(tmp_path / "report"))
     assert "| square root taken (that is the RMSE) | 00_setup | mean_baseline_mse_example | 2 |" in printed
     assert "| the 1 is one column too far right | 00_setup | one_hot_values | 1 |" in printed
-    assert "| 00_setup | one_hot_values | 2 | 5 | 2 | 1.20 |" in printed  # bob and erin lost it
+    assert "| 00_setup | 5 | 5 | 0 | 1 |" in printed  # submitted, graded, unreadable, untouched (bob)
+    assert "| 00_setup | one_hot_values | 2 | 4 | 1 | 1.50 |" in printed  # of the 4 who wrote one_hot, erin lost it
     png = (tmp_path / "report" / "report.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
