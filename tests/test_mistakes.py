@@ -2,61 +2,19 @@
 fails its own test cell with its own name and hint, and fails no cell that does not
 depend on the broken function.
 
-The notebook's cells, hidden tests included, run in this process (not in a kernel), in
-order, as nbgrader runs them when grading; a failing cell does not stop the next. Cells
-tagged ``experiment`` (05's training runs and the checks of their outcomes) are left out:
-they use every function at once and take seconds each, so they run once per notebook
-(tests/test_notebooks.py, the grading tests), never once per mutant.
+The notebook's cells, hidden tests included, run in this process, as nbgrader runs them
+when grading, except those tagged ``experiment`` (see tests/notebook_cells.py).
 """
 
-import contextlib
-import functools
-import os
-import warnings
-
-import matplotlib
 import numpy as np
 import pytest
-from conftest import SOLUTIONS, nbgrader_meta, read_notebook, source
+from conftest import SOLUTIONS
+from notebook_cells import run_cells, run_notebook
 
 from autograder import verify
-from autograder.examples import apply_mistake, catalogues
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from autograder.examples import catalogues
 
 CASES = [(name, mistake) for name, catalogue in sorted(catalogues().items()) for mistake in catalogue.mistakes]
-
-
-def run_cells(notebook, mistake=None):
-    """Run every code cell of a source notebook; return {grade_id: error message or None} for test cells."""
-    return run_notebook(notebook, mistake)[0]
-
-
-@functools.cache
-def run_notebook(notebook, mistake=None):
-    """Run every code cell of a source notebook; return the test cells' results and the final namespace."""
-    namespace = {"__name__": "__main__"}
-    results = {}
-    with contextlib.chdir(notebook.parent), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. "FigureCanvasAgg is non-interactive" from plt.show()
-        for cell in read_notebook(notebook)["cells"]:
-            if cell["cell_type"] != "code" or "experiment" in cell["metadata"].get("tags", []):
-                continue  # training runs and their outcome checks: run once, by test_notebooks and the grading tests
-            meta = nbgrader_meta(cell)
-            code = source(cell)
-            if mistake is not None and meta.get("grade_id") == mistake.function:
-                code = apply_mistake(code, mistake)
-            try:
-                with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-                    exec(compile(code, f"<{meta.get('grade_id', 'cell')}>", "exec"), namespace)
-                error = None
-            except Exception as exc:  # noqa: BLE001 - a failing cell is what we look for
-                error = f"{type(exc).__name__}: {exc}"
-            if meta.get("grade"):
-                results[meta["grade_id"]] = error
-            plt.close("all")
-    return results, namespace
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import shutil
 import pytest
 from conftest import COURSE, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
 from nbgrader.api import Gradebook
-from test_mistakes import run_cells
+from notebook_cells import run_cells
 
 from autograder.examples import apply_mistake, catalogues
-from autograder.release import assignments, run_nbgrader
+from autograder.course import assignments, run_nbgrader
 
 ASSIGNMENTS = assignments()
 CATALOGUES = {c.notebook.split("/")[0]: c for c in catalogues().values()}

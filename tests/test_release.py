@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import COURSE, REPO, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
+from notebook_cells import graded_function_names
 
 from autograder.examples import build_reference, catalogues, check_catalogue, write_references
 from autograder.release import release
@@ -20,16 +21,6 @@ SOURCE_NOTEBOOKS = notebooks(SOLUTIONS)
 
 def _blocks(pattern, path):
     return [block for cell in read_notebook(path)["cells"] for block in pattern.findall(source(cell))]
-
-
-def _graded_function_names():
-    names = set()
-    for relative in SOURCE_NOTEBOOKS:
-        for cell in read_notebook(SOLUTIONS / relative)["cells"]:
-            if nbgrader_meta(cell).get("solution") and cell["cell_type"] == "code":
-                tree = ast.parse(source(cell))
-                names |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    return names
 
 
 def _files(folder):
@@ -80,7 +71,7 @@ def test_every_solution_cell_is_a_stub_in_the_release(relative):
 
 
 def test_rnnlab_defines_no_exercise_function():
-    names = _graded_function_names()
+    names = graded_function_names()
     assert names
     for module in (REPO / "rnnlab").glob("*.py"):
         defined = {n.name for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}

@@ -209,11 +209,11 @@ def test_summary_states_the_norm_and_the_normalisation(explorer):
 @pytest.mark.parametrize("module", EXPLORER_MODULES)
 def test_explorer_defines_no_exercise_function(module):
     """No function of notebooks 01-04 (02's named here, the others come from the solutions) and no backward pass."""
-    from test_release import _graded_function_names
+    from notebook_cells import graded_function_names
 
     tree = ast.parse((REPO / "rnnlab" / f"{module}.py").read_text())
     defined = {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    graded = _graded_function_names() | NOTEBOOK_02_GRADED
+    graded = graded_function_names() | NOTEBOOK_02_GRADED
     assert not defined & graded, sorted(defined & graded)
     assert not [name for name in defined if name.endswith("_backward") or name.lstrip("_") == "sigmoid"]
 
