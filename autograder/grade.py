@@ -1,20 +1,24 @@
-"""Autograde collected submissions: nbgrader's own pipeline, split in three so that the
-slow middle part (running the notebooks) runs in parallel and sandboxed.
+"""Autograde collected submissions: nbgrader's own pipeline, one learner at a time in each of
+a pool of workers (or a Dask cluster's), sandboxed. This process only hands the learners out,
+gathers the results and prints the summary, so it never sets the pace however many workers run.
 
-1. **prepare** (one process, gradebook): a staged copy of the submissions with their
-   nbgrader metadata put back from the gradebook (:mod:`autograder.repair`), then
-   ``nbgrader autograde`` with no grading preprocessors: it registers students and
-   submissions, copies the assignment's files, restores the locked and hidden test cells,
-   and writes the cleaned notebooks to ``autograded/``. Unreadable submissions fail here, alone.
-2. **execute** (a pool of workers or a Dask cluster, no gradebook): each notebook runs in a
-   sandboxed kernel (:mod:`autograder.sandbox`) in a private temporary folder holding only
-   the assignment's files, with nbgrader's ``Execute``, ``IgnorePattern``,
-   ``ClearMetadataPreprocessor`` and ``LimitOutput``. A cell that never ran because the
-   kernel died or hung gets an error output, so it scores 0 instead of looking passed.
-   Every test cell that passed is then re-checked on fresh inputs, judged outside the
-   kernel (:mod:`autograder.verify`); a failed re-check withholds the cell's points.
-3. **record** (one process, gradebook): nbgrader's ``SaveAutoGrades``,
-   ``AssignLatePenalties`` and ``CheckCellMetadata`` store the scores.
+For each learner's assignment a worker (:func:`grade_learner`):
+
+1. **prepares**: a staged copy of the submission with its nbgrader metadata put back from the
+   gradebook (:mod:`autograder.repair`), then ``nbgrader autograde`` for that learner with no
+   grading preprocessors: it registers the submission (and its ``timestamp.txt``), copies the
+   assignment's files, restores the locked and hidden test cells, and writes the cleaned notebook
+   to ``autograded/``. An unreadable submission stops here, with its reason.
+2. **executes** each notebook in a sandboxed kernel (:mod:`autograder.sandbox`) in a private
+   temporary folder holding only the assignment's files, through the steps of
+   :class:`autograder.preprocessors.Grading`: nbgrader's ``Execute``, ``IgnorePattern``,
+   ``ClearMetadataPreprocessor`` and ``LimitOutput``, and ours around them. A cell that never ran
+   because the kernel died or hung gets an error output, so it scores 0 instead of looking passed.
+   Every test cell that passed is then re-checked on fresh inputs, judged outside the kernel
+   (:mod:`autograder.verify`); a failed re-check withholds the cell's points.
+3. **records**: nbgrader's ``SaveAutoGrades``, ``AssignLatePenalties`` and ``CheckCellMetadata``
+   store the scores, through the worker's one gradebook connection (SQLite in WAL mode, retried
+   while another worker writes; or PostgreSQL).
 
 Honest submissions get the same scores as plain ``nbgrader autograde``.
 """
@@ -57,6 +61,8 @@ class Result:
     cells: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # what was repaired before grading (autograder.repair)
     recheck_seconds: float = 0.0  # of seconds: the re-check's part
+    prepare_seconds: float = 0.0  # in the worker: staging, repair and nbgrader's sanitising, this notebook's share
+    record_seconds: float = 0.0  # in the worker: saving the grades
     pending: float = 0.0  # points of answers a person grades (formgrader) that nobody has graded yet
     unchanged: bool = False  # not graded again: nothing it depends on changed since its last grade
 
@@ -149,12 +155,71 @@ def execute_notebook(path, assignment_dir, timeout, slot=None, source=None, earl
 
 
 _servers = {}
+_recorders = {}
+
+
+def grade_learner(student, assignment, notebooks, config, timeout):
+    """
+    In a worker: grade one learner's notebooks of ``assignment``, the whole way: stage and repair them,
+    prepare them with nbgrader (:func:`_prepare`, this learner only), run and re-check each
+    (:func:`execute_notebook`), and record the grades in the gradebook. Returns a :class:`Result` per notebook.
+    """
+    coursedir = course.coursedir(config)
+    root = Path(coursedir.root)
+    staged = str(Path(coursedir.submitted_directory).parent / "staged")
+    start = time.perf_counter()
+    notes = _with_retries(_stage, coursedir, staged, assignment, [(student, assignment, nb) for nb in notebooks])
+    _with_retries(_prepare, config, assignment, staged, student)
+    prepare_seconds = (time.perf_counter() - start) / len(notebooks)
+    recorder = _recorders.get(coursedir.db_url)
+    if recorder is None:
+        recorder = _recorders[coursedir.db_url] = Recorder(config)
+    results = []
+    for notebook in notebooks:
+        result = Result(student, assignment, notebook, notes=notes.get((student, notebook), []),
+                        prepare_seconds=prepare_seconds)
+        results.append(result)
+        folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+        path = folder / f"{notebook}.ipynb"
+        if not path.exists():
+            result.problem = _why_not_prepared(root / staged / student / assignment / f"{notebook}.ipynb")
+            recorder.look_up(result, result.problem)
+            continue
+        source = root / coursedir.source_directory / assignment / f"{notebook}.ipynb"
+        try:
+            run = execute_notebook(str(path), str(folder), timeout, None, str(source),
+                                   _earlier_files(coursedir, student, source))
+            result.problem, result.seconds, result.recheck_seconds = run.problem, run.seconds, run.recheck_seconds
+        except Exception as error:  # noqa: BLE001 - the grader's own failure loses this notebook's run only
+            result.problem = f"grader error ({type(error).__name__}: {error})"
+            _mark_failed(path, result.problem)
+        record_start = time.perf_counter()
+        _with_retries(recorder.record, path, result)
+        result.record_seconds = time.perf_counter() - record_start
+    return results
+
+
+def _with_retries(step, *args, tries=8):
+    """Run a gradebook step; when another worker holds SQLite's write lock, wait and try again."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(tries):
+        try:
+            return step(*args)
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == tries - 1:
+                raise
+            for recorder in _recorders.values():
+                recorder.gradebook.db.rollback()
+            time.sleep(0.2 * 2 ** attempt)
 
 
 def _warm(sources):
     """In a worker, before its first notebook: start the slot's warm server, load the reference solutions."""
     try:
-        from autograder import preprocessors  # noqa: F401 - what the first notebook would import (nbclient, nbgrader)
+        from nbgrader.converters import Autograde  # noqa: F401 - what the first learner's notebooks need
+
+        from autograder import preprocessors  # noqa: F401
 
         for source in sources:
             _reference(source)
@@ -248,6 +313,12 @@ class Recorder:
 
     def look_up(self, result, problem=""):
         """Fill in ``result`` from the gradebook: its scores, or, without a graded submission, its maximum."""
+        try:
+            self._look_up(result, problem)
+        finally:
+            self.gradebook.db.rollback()  # ends the read: an open one would keep other workers from writing
+
+    def _look_up(self, result, problem):
         from nbgrader.api import MissingEntry
 
         result.problem = problem
@@ -313,7 +384,7 @@ def _ensure_in_gradebook(coursedir, assignment, overrides):
                      f"--CourseDirectory.release_directory={release}")
 
 
-def _prepare(config, assignment, staged):
+def _prepare(config, assignment, staged, student="*"):
     """
     nbgrader's autograde without its grading steps (``autograde_preprocessors = []``), in this process:
     the staged submissions are checked, cleaned and copied to autograded/, and the gradebook gets their
@@ -324,7 +395,8 @@ def _prepare(config, assignment, staged):
     from traitlets.config import Config
 
     settings = Config(config)
-    settings.merge(Config({"CourseDirectory": {"submitted_directory": staged, "assignment_id": assignment},
+    settings.merge(Config({"CourseDirectory": {"submitted_directory": staged, "assignment_id": assignment,
+                                               "student_id": student},
                            "Autograde": {"autograde_preprocessors": []}, "BaseConverter": {"force": True}}))
     log = logging.getLogger("rnnlab.grade.prepare")
     log.setLevel(logging.CRITICAL)  # what nbgrader would warn about, the summary says per learner
@@ -349,17 +421,6 @@ def _stage(coursedir, staged, assignment, submitted):
                      gradebook, assignment, [(student, notebook) for student, _, notebook in submitted])
 
 
-def _groups(submitted, largest=32):
-    """``submitted`` ((student, assignment, notebook), sorted by student) in groups of 1, 2, 4, ... learners."""
-    students = sorted({student for student, _, _ in submitted})
-    size, start = 1, 0
-    while start < len(students):
-        chosen = set(students[start:start + size])
-        yield [entry for entry in submitted if entry[0] in chosen]
-        start += size
-        size = min(2 * size, largest)
-
-
 def grade(assignments, workers=None, timeout=None, config=None, progress=None, scheduler=None, timings=None,
           students=None, changed_only=False):
     """
@@ -367,20 +428,19 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
     The notebooks run in a local process pool of ``workers``, or on a Dask cluster: ``scheduler``
     is its address, or "local" for a new local cluster (see :func:`_pool`). ``progress``
     (autograder.progress.Progress, or None) counts the notebooks as they are recorded. ``timings``,
-    a dict, gets the seconds this process spent preparing and recording (what does not run in parallel).
+    a dict, gets ``main``: the CPU seconds this process spent (what does not run in parallel); each
+    :class:`Result` has the seconds its worker spent preparing, running and recording it.
     ``students`` limits grading to those learners. With ``changed_only``, a learner's assignment is
     graded again only when something it depends on changed since its last grade (the submission, its
     timestamp, the source notebook and its files, the earlier submissions it reads); the others keep
     their grades and come back with ``unchanged`` set.
     """
+    main_start = time.process_time()
     timings = {} if timings is None else timings
-    timings.update(prepare=0.0, record=0.0)
     config = config or course.load_config()
     coursedir = course.coursedir(config)
     # one timeout per cell, nbgrader's (ExecutePreprocessor.timeout), unless the caller gives one
     timeout = timeout or config.ExecutePreprocessor.get("timeout", 120)
-    # nbgrader grades a staged copy of the submissions, with their metadata repaired (autograder.repair)
-    staged = str(Path(coursedir.submitted_directory).parent / "staged")
     overrides = [f"--CourseDirectory.root={coursedir.root}", f"--CourseDirectory.db_url={coursedir.db_url}",
                  f"--CourseDirectory.source_directory={coursedir.source_directory}"]
     results = {}
@@ -405,72 +465,69 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
         for result in results.values():  # unchanged: what the gradebook holds from the last grade
             recorder.look_up(result, state.problem(result))
         if not todo:
+            timings["main"] = time.process_time() - main_start
             return list(results.values())
         pool = stack.enter_context(_pool(workers, scheduler))
-        # the workers start their sandbox's warm server and load the reference solutions while this process prepares
+        # the workers start their sandbox's warm server and load the reference solutions meanwhile
         sources = [str(path) for assignment in assignments
                    for path in sorted((Path(coursedir.root) / coursedir.source_directory / assignment).glob("*.ipynb"))]
         for _ in range(workers):
             pool.submit(_warm, sources)
+        _share_sqlite(coursedir.db_url)
+        # every learner in the gradebook before the workers start: two of them must not both add the same one
+        from nbgrader.api import Gradebook
+
+        with Gradebook(coursedir.db_url) as gradebook:
+            known = {student.id for student in gradebook.students}
+            for student in sorted({student for _, student in todo} - known):
+                gradebook.update_or_create_student(student)
         futures = {}
         for assignment in assignments:
-            submitted = [(student, assignment, notebook) for (other, student), notebooks in sorted(todo.items())
-                         if other == assignment for notebook in notebooks]
-            if not submitted:
+            learners = sorted((student, notebooks) for (other, student), notebooks in todo.items() if other == assignment)
+            if not learners:
                 continue
-            prepare_start = time.perf_counter()
-            # 1. prepare: nbgrader's sanitising steps, no execution, no grading (while the pool runs the
-            # previous assignment's notebooks)
             if progress:
                 progress.stage(f"preparing {assignment}")
             _ensure_in_gradebook(coursedir, assignment, overrides)
-            # in growing groups of learners, so that the first notebooks run while the rest are prepared
-            for group, chunk in enumerate(_groups(submitted)):
-                chunk_staged = f"{staged}/{group}"
-                shutil.rmtree(Path(coursedir.root) / chunk_staged, ignore_errors=True)
-                notes = _stage(coursedir, chunk_staged, assignment, chunk)
-                _prepare(config, assignment, chunk_staged)
-                for student, _, notebook in chunk:
-                    folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
-                    path = folder / f"{notebook}.ipynb"
-                    result = results[student, assignment, notebook] = Result(student, assignment, notebook)
-                    result.notes = notes.get((student, notebook), [])
-                    if not path.exists():
-                        result.problem = _why_not_prepared(Path(coursedir.root) / chunk_staged / student / assignment
-                                                           / f"{notebook}.ipynb")
-                        recorder.look_up(result, result.problem)
-                        state.graded(result, fingerprints[assignment, student])
-                        if progress:
-                            progress.step(f"{student}/{assignment}: {result.problem}", failed=True)
-                        continue
-                    # 2. execute in parallel
-                    source = Path(coursedir.root) / coursedir.source_directory / assignment / f"{notebook}.ipynb"
-                    earlier = _earlier_files(coursedir, student, source)
-                    futures[pool.submit(execute_notebook, str(path), str(folder), timeout, None, str(source),
-                                        earlier)] = (result, path)
-            timings["prepare"] += time.perf_counter() - prepare_start
-            if progress:
-                progress.stage("running")
+            # each worker grades a whole learner: prepare, run, re-check and record; this process only hands out
+            for student, notebooks in learners:
+                futures[pool.submit(grade_learner, student, assignment, notebooks, config, timeout)] = \
+                    (student, assignment, notebooks)
+        if progress:
+            progress.stage("grading")
         for future in concurrent.futures.as_completed(futures):
-            result, path = futures[future]
+            student, assignment, notebooks = futures[future]
             try:
-                run = future.result()
-                result.problem, result.seconds, result.recheck_seconds = run.problem, run.seconds, run.recheck_seconds
-            except Exception as error:  # noqa: BLE001 - a broken worker loses this notebook's run only
-                result.problem = f"grader error ({type(error).__name__}: {error})"
-                _mark_failed(path, result.problem)
-            # 3. record, in this process only
-            record_start = time.perf_counter()
-            recorder.record(path, result)
-            if not result.problem.startswith("grader error"):  # the grader's own failure is tried again next time
-                state.graded(result, fingerprints[result.assignment, result.student])
-            timings["record"] += time.perf_counter() - record_start
-            if progress:
-                status = f"  ({result.problem})" if result.problem else ""
-                status += "".join(f"\n    note: {note}" for note in result.notes)
-                progress.step(f"{result.student}/{result.assignment}: {result.score:g}/{result.max_score:g}{status}",
-                              failed=bool(result.problem))
+                graded = future.result()
+            except Exception as error:  # noqa: BLE001 - a broken worker loses this learner's run only
+                graded = [Result(student, assignment, notebook, problem=f"grader error ({type(error).__name__}: {error})")
+                          for notebook in notebooks]
+                for result in graded:
+                    path = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment)) \
+                        / f"{result.notebook}.ipynb"
+                    if path.exists():
+                        _mark_failed(path, result.problem)
+                        recorder.record(path, result)
+            for result in graded:
+                results[student, assignment, result.notebook] = result
+                if not result.problem.startswith("grader error"):  # the grader's own failure is tried again next time
+                    state.graded(result, fingerprints[assignment, student])
+                if progress:
+                    status = f"  ({result.problem})" if result.problem else ""
+                    status += "".join(f"\n    note: {note}" for note in result.notes)
+                    progress.step(f"{student}/{assignment}: {result.score:g}/{result.max_score:g}{status}",
+                                  failed=bool(result.problem))
+    timings["main"] = time.process_time() - main_start
     return list(results.values())
+
+
+def _share_sqlite(db_url):
+    """A SQLite gradebook in WAL mode: the workers record grades while others read (formgrader too)."""
+    if db_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(db_url[len("sqlite:///"):], timeout=30)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _why_not_prepared(staged):

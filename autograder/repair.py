@@ -74,7 +74,13 @@ def _put_back_missing(nb, pristine, present, notes):
         if grade_id in present:
             continue
         cell_type, meta, source = pristine[grade_id]
+        # an id of its own, as nbformat 4.5 requires: the grade_id, unless the learner's notebook already uses it
+        ids = {c.get("id") for c in cells}
+        cell_id = next(f"{grade_id}-{n}" if n else grade_id for n in range(len(cells) + 2)
+                       if (f"{grade_id}-{n}" if n else grade_id) not in ids)
         cell = {"cell_type": cell_type, "metadata": {"nbgrader": dict(meta)}, "source": source}
+        if nb.get("nbformat", 4) == 4 and nb.get("nbformat_minor", 0) >= 5:  # older notebooks have no ids
+            cell["id"] = cell_id[:64]
         if cell_type == "code":
             cell.update(outputs=[], execution_count=None)
         before = {g for g in order[:position] if g in present}
@@ -110,7 +116,11 @@ def stage(submitted, staged, gradebook, assignment, notebooks):
                 pristine[notebook] = pristine_metadata(gradebook, notebook, assignment)
             except MissingEntry:
                 pristine[notebook] = {}  # not a notebook of this assignment: nbgrader says so
-        notes[student, notebook] = repair(nb, pristine[notebook])
+        try:
+            notes[student, notebook] = repair(nb, pristine[notebook])
+        except (AttributeError, KeyError, TypeError, ValueError):  # JSON, but not a notebook's shape
+            shutil.copy(Path(submitted) / student / assignment / f"{notebook}.ipynb", path)
+            continue  # as it came: nbgrader reports it as unreadable
         if notes[student, notebook]:
             path.write_text(json.dumps(nb, indent=1))
     return notes

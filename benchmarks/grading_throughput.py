@@ -7,9 +7,9 @@ solved, a third with one known mistake from the catalogue, a third untouched rel
 is graded both ways in separate gradebooks; the scores must agree. Printed per class: both times,
 the speed-up, and our seconds per notebook against the floor measured in the same run (the same
 kinds of notebooks executed bare with nbclient, one after another, divided by the cores). Then,
-from the largest class, where our time goes (prepare and record run in this process, one notebook
-after another; execute and re-check in the workers) and the throughput that serial part allows
-with 8, 32 and 128 Dask workers.
+from the largest class, where our time goes (a worker prepares, runs, re-checks and records each
+learner; this process hands the learners out) and the throughput that allows with 8, 32 and 128
+Dask workers, whichever of the two is slower.
 """
 
 import argparse
@@ -131,15 +131,17 @@ def main():
         if largest is None or notebooks > largest[0]:
             largest = (notebooks, ours, timings, results)
     notebooks, ours, timings, results = largest
-    execute = sum(r.seconds for r in results) / notebooks
-    recheck = sum(r.recheck_seconds for r in results) / notebooks
-    serial = (timings["prepare"] + timings["record"]) / notebooks
-    print(f"\nwhere the time goes ({notebooks} notebooks, per notebook): prepare {timings['prepare'] / notebooks:.3f} s "
-          f"and record {timings['record'] / notebooks:.3f} s in this process; in a worker {execute:.2f} s, "
-          f"of which re-check {recheck:.2f} s")
+    per = {name: sum(getattr(r, name) for r in results) / notebooks
+           for name in ("prepare_seconds", "seconds", "recheck_seconds", "record_seconds")}
+    serial = timings["main"] / notebooks
+    work = per["prepare_seconds"] + per["seconds"] + per["record_seconds"]
+    print(f"\nwhere the time goes ({notebooks} notebooks, per notebook): in a worker prepare "
+          f"{per['prepare_seconds']:.3f} s, execute {per['seconds']:.2f} s (of which re-check "
+          f"{per['recheck_seconds']:.2f} s), record {per['record_seconds']:.3f} s; in this process "
+          f"{serial:.3f} s of CPU (handing out, fingerprints, the summary)")
     for count in (8, 32, 128):
-        rate = 1 / max(serial, execute / count)
-        bound = "the serial part" if serial > execute / count else "the workers"
+        rate = 1 / max(serial, work / count)
+        bound = "this process" if serial > work / count else "the workers"
         print(f"  {count:4d} Dask workers: about {rate:5.1f} notebooks/s ({bound} sets the pace); "
               f"1,000 learners x 7 notebooks in about {7000 / rate / 60:.0f} min")
     return 0 if agree_all else 1

@@ -210,6 +210,16 @@ def test_deleted_graded_cells_are_put_back_as_released_after_the_graded_cell_bef
     assert sorted(notes) == sorted(f"cell {grade_id!r} was missing: put back as released" for grade_id in deleted)
 
 
+def test_a_put_back_cell_has_an_id_of_its_own_as_nbformat_4_5_requires(pristine):
+    nb = _solved(SETUP)
+    nb["cells"] = [cell for cell in nb["cells"] if nbgrader_meta(cell).get("grade_id") != "one_hot_values"]
+    nb["cells"][0]["id"] = "one_hot_values"  # the learner's own cell took the name
+    repair(nb, pristine[SETUP])
+    ids = [cell["id"] for cell in nb["cells"]]
+    assert len(set(ids)) == len(ids) and "one_hot_values-1" in ids
+    nbformat.validate(nbformat.from_dict(nb))
+
+
 def test_another_assignments_notebook_is_graded_as_this_assignments_release(pristine):
     nb = _solved("01_rnn")
     notes = repair(nb, pristine[SETUP])
@@ -224,7 +234,9 @@ def _files(folder):
             for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-UNREADABLE = {"carol": b"{not a notebook", "dave": b"[1, 2]", "erin": b"\xff\xfe not UTF-8", "frank": b""}
+UNREADABLE = {"carol": b"{not a notebook", "dave": b"[1, 2]", "erin": b"\xff\xfe not UTF-8", "frank": b"",
+              # JSON, but not a notebook's shape: repair must not stop on them either
+              "gina": b'{"cells": [1]}', "hugo": b'{"cells": "abc"}', "ida": b'{"cells": null, "metadata": []}'}
 
 
 def test_stage_repairs_a_copy_and_leaves_the_submissions_alone(released, tmp_path):
@@ -270,8 +282,7 @@ def _prepare(root, db_url, submitted):
     with warnings.catch_warnings():
         # nbgrader's --force re-creates submission records; SQLAlchemy notes the old ones it drops
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        # the cells repair.py puts back have no "id" (nbformat 4.5 wants one); nbformat adds it when reading
-        warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
+        warnings.simplefilter("error", nbformat.validator.MissingIDFieldWarning)  # put-back cells have their ids
         try:
             Autograde(coursedir=course.coursedir(config), config=config, log=_quiet()).start()
         except NbGraderException:

@@ -86,6 +86,10 @@ def test_grading_again_takes_only_what_changed_and_one_learner_at_a_time(tmp_pat
     assert rows["dave"][SETUP] == "not submitted" and rows["dave"]["lms_user_id"] == "4711"
     assert float(rows["bob"][SETUP]) == 5 and float(rows["bob"]["total"]) == 5
 
+    report = _cli(course, "report", "--out", str(tmp_path / "report"))
+    assert f"| {SETUP} | 3 | 2 | 1 | 0 |" in report  # submitted, graded, unreadable (carol), untouched
+    assert "No named mistake fired" in report and "| named mistake |" not in report
+
 
 def test_a_late_submission_pays_the_configured_penalty_and_a_written_answer_waits_for_a_person(tmp_path):
     course = _course(tmp_path / "course", SETUP, VANISHING)
