@@ -11,8 +11,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
 
-from autograder import course
-from autograder.feedback import HideHiddenTests
+from autograder import course, feedback
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -35,8 +34,16 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 120
 # A deleted test cell is put back and run: the learner's functions are graded, not the deletion.
 c.OverwriteCells.add_missing_cells = True
-# Feedback never shows hidden tests (nbgrader issue #917): their messages stay, their source goes (feedback.py).
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+# Feedback never shows the grader's folders, nor hidden tests (nbgrader issue #917: their messages stay, their source
+# goes); it names test cells by their docstrings and says which points wait for a grader (feedback.py).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, feedback.HideGraderPaths,
+                                    feedback.HideHiddenTests, feedback.NameGradedCells, feedback.PendingManualGrades]
+# The page: nbgrader's feedback template under ours (templates/rnnlab_feedback/page.html.j2), maths as MathML, no CDN.
+# FeedbackExporter's own section, not HTMLExporter's, so formgrader's pages keep nbgrader's templates.
+c.GenerateFeedback.exporter_class = feedback.FeedbackExporter
+c.FeedbackExporter.template_name = "rnnlab_feedback"
+c.FeedbackExporter.template_file = "page.html.j2"
+c.FeedbackExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedback.NBGRADER_TEMPLATES)]
 
 # Deadlines are the gradebook's (python -m autograder deadline 01_rnn "2026-12-10 23:59 Europe/Berlin", formgrader, or
 #   nbgrader db assignment add 01_rnn --duedate="2026-12-10 23:59:00 Europe/Berlin"),
