@@ -125,13 +125,22 @@ class Recheck(NbGraderPreprocessor):
             again = nbformat.v4.new_notebook(cells=[*earlier, nbformat.v4.new_code_cell(sent.source)])
             RunSandboxed(config=self.config)(again, {"metadata": resources["metadata"], "grading": {}})
             answer = verify.read_answer(sent.answer_path, sent.canary)
+        every = [task for tasks in sent.tasks.values() for task in tasks]
+        values = {task.key: verify.judge(task, *answer, grading["reference"])
+                  for task in every if task.probe.kind == "values"} if answer else {}
+        right = {}  # function -> did all its values re-checks pass
+        for task in every:
+            if task.key in values:
+                right[task.probe.function] = right.get(task.probe.function, True) and not values[task.key]
         for grade_id, cell in graded_test_cells(nb).items():
             if has_failed(cell) or grade_id not in sent.tasks:
                 continue
             if answer is None:
                 verify.withhold(cell, "the grader could not call your functions after the notebook ran")
                 continue
-            reasons = [verify.judge(task, *answer, grading["reference"]) for task in sent.tasks[grade_id]]
+            reasons = [values[task.key] if task.key in values else
+                       verify.judge(task, *answer, grading["reference"], right.get(task.probe.forward))
+                       for task in sent.tasks[grade_id]]
             if any(reasons):
                 verify.withhold(cell, next(reason for reason in reasons if reason))
         grading["recheck_seconds"] = time.perf_counter() - start

@@ -19,7 +19,7 @@ Each test cell has probes (a :class:`Probe` list), chosen from its ``grade_id``
   trained model predicts on inputs drawn here, and the catalogue's ``check`` judges the
   predictions here, against targets the kernel never receives; no reference run is needed.
 
-A probe never asks more than its cell does (``tests/test_verify.py`` proves it on every
+A probe never asks more than its cell does (``tests/test_mistakes.py`` proves it on every
 known mistake), so an honest submission gets exactly the points nbgrader gives it.
 """
 
@@ -56,6 +56,7 @@ class Probe:
     # for ``outcome``: check(inputs, outputs) -> "" or a reason, judged here without a reference (a trained
     # model's predictions on inputs drawn here, e.g. its error on new sequences must be below a bound)
     check: object = None
+    function: str = ""  # for ``values``: the graded function it calls (gradient re-checks compare with it)
 
 
 @dataclass
@@ -94,7 +95,8 @@ def probes_for(catalogue, grade_id):
         return [Probe("gradients", f"{function} against finite differences of {forward}, on new inputs",
                       forward_inputs, forward=forward, backward=function)]
     kind = "shapes" if grade_id.endswith(("_shape", "_shapes")) else "values"
-    return [Probe(kind, f"{function} on new inputs", example.inputs, run=example.run) for example in examples]
+    return [Probe(kind, f"{function} on new inputs", example.inputs, run=example.run, function=function)
+            for example in examples]
 
 
 def plan(catalogue, grade_ids, reference, rng=None):
@@ -138,6 +140,8 @@ def answer(namespace, tasks, h=DEFAULT_H):
             forward, backward = namespace[task.probe.forward], namespace[task.probe.backward]
             result = forward(**inputs)
             outputs, cache = list(result[:-1]), result[-1]
+            for k, out in enumerate(outputs):
+                arrays[f"{task.key}/out{k}"] = np.array(out, dtype=np.float64)
             grads = backward(*[d.copy() for d in task.douts], cache)
             grads = grads if isinstance(grads, tuple) else (grads,)
             for index, grad in enumerate(grads):
@@ -211,17 +215,49 @@ def read_answer(path, canary):
 # in the grader --------------------------------------------------------------------------
 
 
-def judge(task, arrays, errors, reference):
-    """"" when the learner's answer to ``task`` is right, else a reason for the learner."""
+def _reference_differences(forward, inputs, name, douts, h=DEFAULT_H):
+    """Centred finite differences of the reference forward pass in ``name``, against ``douts``: computed here."""
+    value = inputs[name]
+    numeric = np.zeros(value.size)
+    for i in range(value.size):
+        outs = []
+        for step in (h, -h):
+            moved = {key: array.copy() for key, array in inputs.items()}
+            moved[name].flat[i] += step
+            outs.append(forward(**moved)[:-1])
+        numeric[i] = sum(float(np.sum((np.asarray(plus) - np.asarray(minus)) * dout))
+                         for plus, minus, dout in zip(*outs, douts)) / (2 * h)
+    return numeric
+
+
+def judge(task, arrays, errors, reference, forward_right=None):
+    """
+    "" when the learner's answer to ``task`` is right, else a reason for the learner. For a gradient
+    re-check, ``forward_right`` says whether the forward pass's own re-checks passed (None: unknown).
+    """
     probe = task.probe
     if task.key in errors:
         return f"calling {probe.describe} raised {errors[task.key]}"
     if probe.kind == "gradients":
         inputs = task.inputs
+        forward = reference[probe.forward]
+        expected = forward(**{name: value.copy() for name, value in inputs.items()})[:-1]
+        reported = [arrays.get(f"{task.key}/out{k}") for k in range(len(task.douts))]
+        # A right forward pass has the reference's finite differences, computed here: numbers the kernel sends
+        # back cannot stand in for them. Only a wrong one is differenced in the kernel (the cell, too, compares
+        # the backward pass with the learner's own forward pass), and it must be wrong in its own re-checks too.
+        trusted = all(out is not None and close(out, want, RTOL, ATOL) for out, want in zip(reported, expected))
+        if not trusted and forward_right:
+            return f"{probe.describe}: {probe.forward} gave other outputs here than in its own re-check"
         for index, (name, value) in enumerate(inputs.items()):
             grad = arrays.get(f"{task.key}/grad{index}")
             if grad is None or grad.shape != value.shape:
                 return f"{probe.describe}: d{name} is missing or has the wrong shape"
+            if trusted:
+                numeric = _reference_differences(forward, inputs, name, task.douts)
+                if not gradient_error(grad, numeric.reshape(value.shape)) < DEFAULT_THRESHOLD:
+                    return f"{probe.describe}: d{name} does not agree with finite differences"
+                continue
             numeric = np.zeros(value.size)
             for k, dout in enumerate(task.douts):
                 plus, minus = arrays.get(f"{task.key}/{name}/plus{k}"), arrays.get(f"{task.key}/{name}/minus{k}")

@@ -4,7 +4,7 @@ import nbformat
 from nbgrader.converters import Autograde
 from traitlets.config import Config
 
-from autograder import preprocessors
+from autograder import preprocessors, verify
 from autograder.preprocessors import NOT_RUN, CapOutputs, Grading, MarkUnrunCells, Recheck, graded_test_cells
 
 
@@ -63,7 +63,9 @@ def test_a_cell_nbgrader_scores_zero_keeps_its_output_unjudged():
     failed = _test_cell("f_values", [nbformat.v4.new_output("stream", name="stderr", text="warning")])
     passed = _test_cell("f_shapes")
     nb = nbformat.v4.new_notebook(cells=[failed, passed])
-    sent = preprocessors.SentProbe("", {"f_values": [object()], "f_shapes": [object()]}, "/nonexistent.npz", None)
+    tasks = {grade_id: [verify.Task(f"t{n}", verify.Probe("values", "f on new inputs", None, function="f"), {})]
+             for n, grade_id in enumerate(("f_values", "f_shapes"))}
+    sent = preprocessors.SentProbe("", tasks, "/nonexistent.npz", None)
     Recheck()(nb, {"metadata": {"path": "/"}, "grading": {"probe": sent, "problem": ""}})
     assert [o.output_type for o in nb.cells[0].outputs] == ["stream"]
     withheld, = nb.cells[1].outputs  # no answer came back: the points of the passed cell are withheld

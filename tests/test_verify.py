@@ -245,6 +245,31 @@ def test_a_gradient_recheck_asks_no_more_than_its_cell(rnn):
     assert verdicts["rnn_step_forward_example"] == ["rnn_step_forward on new inputs: next_h is not the right answer"]
 
 
+def _forged(arrays, task):
+    """What a kernel that rewrites its answer can send: zero gradients, and finite differences that agree (none)."""
+    forged = dict(arrays)
+    for index, (name, value) in enumerate(task.inputs.items()):
+        forged[f"{task.key}/grad{index}"] = np.zeros(value.shape)
+        for k in range(len(task.douts)):
+            forged[f"{task.key}/{name}/minus{k}"] = forged[f"{task.key}/{name}/plus{k}"]
+    return forged
+
+
+def test_gradients_and_differences_the_kernel_forges_together_do_not_pass(rnn):
+    """A right forward pass is differenced here, from the reference: numbers from the kernel cannot stand in."""
+    catalogue, reference, cells = rnn
+    tasks = verify.plan(catalogue, ["rnn_step_backward_gradcheck"], reference, np.random.default_rng(3))
+    [task] = tasks["rnn_step_backward_gradcheck"]
+    honest, errors = verify.answer(reference, [task])
+    assert verify.judge(task, honest, errors, reference) == ""
+    assert "does not agree with finite differences" in verify.judge(task, _forged(honest, task), errors, reference)
+    # claiming a wrong forward pass here (so that the kernel's differences count), while the forward pass's own
+    # re-check found it right, is caught too
+    lying = {**_forged(honest, task), f"{task.key}/out0": honest[f"{task.key}/out0"] + 1.0}
+    assert verify.judge(task, lying, errors, reference, forward_right=None) == ""  # alone, it cannot be told
+    assert "gave other outputs here" in verify.judge(task, lying, errors, reference, forward_right=True)
+
+
 # outcomes: judged by the catalogue's check, here --------------------------------------------------------
 
 def _doubled(inputs, outputs):
