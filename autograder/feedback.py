@@ -27,7 +27,6 @@ A submission nbgrader could not read has no autograded notebook, so nbgrader wri
 
 import ast
 import html
-import json
 import os
 import re
 import site
@@ -319,28 +318,9 @@ WHAT_TO_DO = ("Open your notebook in JupyterLab (your own copy, the one you work
 
 def why_unreadable(path):
     """Why a submitted notebook could not be graded, in words for the learner."""
-    import nbformat
+    from autograder.repair import diagnose
 
-    data = Path(path).read_bytes()
-    if not data.strip():
-        return "The file you handed in is empty."
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return f"The file you handed in is not a notebook: it is not text (byte {error.start} cannot be read)."
-    try:
-        notebook = json.loads(text)
-    except json.JSONDecodeError as error:
-        return (f"The file you handed in is not a complete notebook: it breaks off or goes wrong at line "
-                f"{error.lineno}, column {error.colno} ({error.msg}). This happens when a notebook is cut short "
-                "while it is saved or uploaded, or edited outside Jupyter.")
-    try:
-        nbformat.validate(nbformat.from_dict(notebook))
-    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return f"The file you handed in is JSON, but not a Jupyter notebook ({first[:160]})."
-    return ("The grader could not match your notebook's graded cells to the assignment's: "
-            "a graded cell may have been deleted, copied or changed.")
+    return diagnose(path).for_learner()
 
 
 def unreadable_page(student, assignment, notebook, reason):

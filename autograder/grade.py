@@ -531,26 +531,10 @@ def _share_sqlite(db_url):
 
 
 def _why_not_prepared(staged):
-    """Why nbgrader left a staged submission out, in words for the instructor (and the learner's feedback)."""
-    import json
+    """Why nbgrader left a staged submission out, in words for the instructor."""
+    from autograder.repair import diagnose
 
-    try:
-        text = Path(staged).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return "unreadable: the file was not found"
-    except UnicodeDecodeError as error:
-        return f"unreadable: not a text file ({error.reason} at byte {error.start})"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        return (f"unreadable: not valid JSON ({error.msg}, line {error.lineno} column {error.colno}): "
-                "the file is cut short or was edited outside Jupyter")
-    try:
-        nbformat.validate(nbformat.reads(json.dumps(data), as_version=4))
-    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return f"unreadable: JSON, but not a valid notebook ({first[:160]})"
-    return "not gradable: nbgrader could not match its graded cells to the assignment's (cells changed or removed)"
+    return diagnose(staged).for_instructor()
 
 
 class _GradedState:
