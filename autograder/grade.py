@@ -25,6 +25,7 @@ Honest submissions get the same scores as plain ``nbgrader autograde``.
 
 import concurrent.futures
 import contextlib
+import copy
 import functools
 import logging
 import multiprocessing
@@ -394,7 +395,7 @@ def _prepare(config, assignment, staged, student="*"):
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
-    settings = Config(config)
+    settings = copy.deepcopy(Config(config))  # merge() below must not change the caller's sections
     settings.merge(Config({"CourseDirectory": {"submitted_directory": staged, "assignment_id": assignment,
                                                "student_id": student},
                            "Autograde": {"autograde_preprocessors": []}, "BaseConverter": {"force": True}}))

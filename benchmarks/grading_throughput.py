@@ -141,8 +141,8 @@ def main():
           f"{serial:.3f} s of CPU (handing out, fingerprints, the summary)")
     for count in (8, 32, 128):
         rate = 1 / max(serial, work / count)
-        bound = "this process" if serial > work / count else "the workers"
-        print(f"  {count:4d} Dask workers: about {rate:5.1f} notebooks/s ({bound} sets the pace); "
+        bound = "this process sets" if serial > work / count else "the workers set"
+        print(f"  {count:4d} Dask workers: about {rate:5.1f} notebooks/s ({bound} the pace); "
               f"1,000 learners x 7 notebooks in about {7000 / rate / 60:.0f} min")
     return 0 if agree_all else 1
 
