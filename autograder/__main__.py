@@ -27,6 +27,8 @@ def main(argv=None):
                             "a new local cluster) instead of the local process pool")
     feedback = commands.add_parser("feedback", help="HTML feedback per learner")
     feedback.add_argument("assignments", nargs="*")
+    feedback.add_argument("--all", action="store_true",
+                          help="write every page again (default: only those whose grades changed since)")
     collect = commands.add_parser("collect", help="import submissions from a folder, a zip (nbgrader's folders, "
                                                    "a Canvas or Moodle download) or one notebook")
     collect.add_argument("source")
@@ -113,7 +115,7 @@ def main(argv=None):
         from autograder.progress import Progress
 
         with Progress("pages") as progress:
-            problems = generate(args.assignments or course.assignments(root), root, progress)
+            problems = generate(args.assignments or course.assignments(root), root, progress, changed_only=not args.all)
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         print(f"feedback: {progress.done} page(s) in {root / 'autograder' / 'feedback'}")

@@ -27,6 +27,7 @@ A submission nbgrader could not read has no autograded notebook, so nbgrader wri
 
 import ast
 import html
+import json
 import os
 import re
 import site
@@ -359,27 +360,69 @@ def write_unreadable_pages(coursedir, assignment, progress=None):
     return pages
 
 
-def generate(assignments, root, progress=None):
+def _page_fingerprints(coursedir, assignment):
+    """{student: fingerprint of what their feedback page of ``assignment`` shows}: the graded notebooks,
+    their grades, late penalty and a grader's comments (a manual grade changes the page, not the notebook)."""
+    import hashlib
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found = {}
+    with Gradebook(coursedir.db_url) as gradebook:
+        for folder in sorted((Path(coursedir.root) / coursedir.autograded_directory).glob(f"*/{assignment}")):
+            digest = hashlib.sha256()
+            for path in sorted(folder.glob("*.ipynb")):
+                digest.update(path.read_bytes())
+                try:
+                    graded = gradebook.find_submission_notebook(path.stem, assignment, folder.parent.name)
+                except MissingEntry:
+                    continue
+                digest.update(repr(sorted((g.name, g.score, g.needs_manual_grade) for g in graded.grades)).encode())
+                digest.update(repr(sorted((c.name, c.comment or "") for c in graded.comments)).encode())
+                digest.update(repr(graded.late_submission_penalty).encode())
+            found[folder.parent.name] = digest.hexdigest()
+    return found
+
+
+def generate(assignments, root, progress=None, changed_only=False):
     """
     nbgrader's ``generate_feedback`` for each assignment (from autograder/, so with this module's
     preprocessors and template), one notebook at a time on ``progress`` (autograder.progress), and a
     page for each submitted notebook that could not be graded (:func:`write_unreadable_pages`; the
-    last line on ``progress`` says how many). Returns the problems nbgrader logged, one line each.
+    last line on ``progress`` says how many). With ``changed_only``, only the pages whose grades or
+    graded notebooks changed since they were written (``autograder/feedback.json``) are written again.
+    Returns the problems nbgrader logged, one line each.
     """
+    import shutil
     import subprocess
 
     from autograder import course
     from autograder.course import AUTOGRADER, nbgrader_env
 
     coursedir = course.coursedir(course.load_config(**{"CourseDirectory.root": str(root)}))
-    problems, unreadable = [], []
+    state_path = Path(root) / Path(coursedir.feedback_directory).parent / "feedback.json"
+    try:
+        state = json.loads(state_path.read_text())
+    except (FileNotFoundError, ValueError):
+        state = {}
+    problems, unreadable, kept = [], [], 0
     for assignment in assignments:
-        graded = len(list((Path(root) / coursedir.autograded_directory).glob(f"*/{assignment}/*.ipynb")))
+        fingerprints = _page_fingerprints(coursedir, assignment)
+        pages = Path(root) / coursedir.feedback_directory
+        stale = [student for student, key in fingerprints.items()
+                 if not changed_only or state.get(f"{student}/{assignment}") != key
+                 or not any((pages / student / assignment).glob("*.html"))]
+        kept += len(fingerprints) - len(stale)
+        graded = sum(len(list((Path(root) / coursedir.autograded_directory / student / assignment).glob("*.ipynb")))
+                     for student in stale)
         if progress:
             progress.add(graded)
             progress.stage(f"feedback for {assignment}")
         if graded:
-            command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force"]
+            for student in stale:  # nbgrader leaves existing pages alone without --force: these go first
+                shutil.rmtree(pages / student / assignment, ignore_errors=True)
+            command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
+                       *([] if changed_only else ["--force"])]
             with subprocess.Popen(command, cwd=AUTOGRADER, env=nbgrader_env(), stderr=subprocess.PIPE,
                                   stdout=subprocess.DEVNULL, text=True) as run:
                 for line in run.stderr:
@@ -391,7 +434,13 @@ def generate(assignments, root, progress=None):
                         problems.append(f"{assignment}: {line.split(']', 1)[1].strip()}")
             if run.returncode and not problems:
                 problems.append(f"{assignment}: nbgrader generate_feedback failed (exit {run.returncode})")
+            if not problems:
+                state.update({f"{student}/{assignment}": fingerprints[student] for student in stale})
         unreadable += write_unreadable_pages(coursedir, assignment, progress)
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    state_path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+    if progress and kept:
+        progress.stage(f"{kept} page(s) unchanged since they were written (--all writes them again)")
     if progress and unreadable:
         progress.stage(f"{len(unreadable)} page(s) for submissions that could not be graded, each saying why")
     return problems

@@ -104,6 +104,10 @@ def test_a_late_submission_pays_the_configured_penalty_and_a_written_answer_wait
     assert f"3 point(s) of {VANISHING} wait for a grader (formgrader: make instructor): alice" in summary
     assert _row(summary, VANISHING)[4:6] == ["1", "learner(s)"]
 
+    said = _cli(course, "feedback")
+    page = course / "autograder" / "feedback" / "alice" / VANISHING / f"{VANISHING}.html"
+    assert "feedback: 3 page(s)" in said and "3 points wait for a grader" in page.read_text()
+
     rows = _csv(course, tmp_path)
     assert float(rows["alice"][SETUP]) == 5 and float(rows["alice"][f"{SETUP}:late_penalty"]) == 0
     assert float(rows["bob"][SETUP]) == 3 and float(rows["bob"][f"{SETUP}:late_penalty"]) == 2
@@ -119,3 +123,6 @@ def test_a_late_submission_pays_the_configured_penalty_and_a_written_answer_wait
     assert float(rows["alice"][f"{VANISHING}:explorer_written_answer"]) == 2.5
     assert float(rows["alice"]["total"]) == 5 + float(rows["alice"][VANISHING])
     assert "wait for a grader" not in _cli(course, "grade")
+    said = _cli(course, "feedback")  # the manual grade changed one page: only that one is written again
+    assert "[1/1] alice/02_vanishing_gradients" in said and "2 page(s) unchanged" in said
+    assert "wait for a grader" not in page.read_text()
