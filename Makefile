@@ -4,6 +4,7 @@
 # and more:
 #   make explorer     the vanishing-gradient explorer as a standalone web app (Voila)
 #   make instructor   JupyterLab with nbgrader's instructor tools (formgrader, create assignment)
+#   make hub          the course on JupyterHub for a class on this machine (as root; README: Running the course on JupyterHub)
 #   make install      set up only, without starting anything
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -21,8 +22,10 @@ PYTEST_ARGS ?=
 VOILA_IP ?= localhost
 VOILA_PORT ?= 8866
 VOILA_ARGS ?=
+HUB_PORT ?= 8000
+HUB_ARGS ?=
 
-.PHONY: lab instructor install test release explorer clean
+.PHONY: lab instructor install test release explorer hub clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +52,11 @@ instructor: $(VENV)/.installed
 explorer: $(VENV)/.installed
 	$(BIN)/voila apps/explorer.ipynb --no-browser --Voila.ip=$(VOILA_IP) --port=$(VOILA_PORT) $(VOILA_ARGS)
 
-# scripts/system-deps installs Chromium, bubblewrap and PostgreSQL as root (or names what is missing and stops;
+# Open http://localhost:8000 (HUB_PORT) and log in; learners and password: RNNLAB_HUB_* in hub/jupyterhub_config.py.
+hub: $(VENV)/.installed
+	exec $(BIN)/jupyterhub -f hub/jupyterhub_config.py --port=$(HUB_PORT) $(HUB_ARGS)
+
+# scripts/system-deps installs Chromium, bubblewrap, PostgreSQL and configurable-http-proxy as root (or names what is missing and stops;
 # RNNLAB_ALLOW_SKIPS=1 skips the tests that need them instead).
 test: $(VENV)/.installed-test
 	bash scripts/system-deps

@@ -26,6 +26,7 @@ def test_system_deps_names_what_is_missing_and_fails(tmp_path):
     run = _run_without_system_programs(tmp_path)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "chromium" in run.stderr and "bubblewrap" in run.stderr and "RNNLAB_ALLOW_SKIPS=1" in run.stderr
+    assert "configurable-http-proxy" in run.stderr and "passwd" in run.stderr  # the hub test's proxy and accounts
 
 
 def test_system_deps_goes_on_when_skips_are_allowed(tmp_path):

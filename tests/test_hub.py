@@ -1,0 +1,424 @@
+"""A class on JupyterHub (hub/, `make hub`), end to end: the real hub, its proxy and a local account and server per
+user, on free loopback ports, everything in a temporary folder. Learners work through their own servers (nbgrader's
+assignment list and the contents API, as their JupyterLab does); the instructor's commands run as the instructor,
+with the environment the hub gave the instructor's server, as in a terminal of their JupyterLab.
+
+The instructor releases 01_rnn and 02_vanishing_gradients; alice submits a draft with a mistake and then her solution
+(the latest counts); bob submits a catalogued mistake on time, then tries to hand in 02's notebook as 01 (refused,
+his submission stays), then submits again after the deadline (late penalty); alice's written answer in 02 is graded
+in formgrader; each learner fetches their own feedback. Accounts, processes and folders go at the end, failed or not.
+"""
+
+import contextlib
+import csv
+import html
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import OUTPUT, REPO, SOLUTIONS, read_notebook, require, source
+
+from autograder import course
+from autograder.catalogue.rnn import CATALOGUE
+from autograder.examples import apply_mistake
+
+require(shutil.which("configurable-http-proxy"),
+        "configurable-http-proxy, JupyterHub's proxy, is not installed (npm install -g configurable-http-proxy)")
+require(shutil.which("useradd") and shutil.which("userdel") and shutil.which("runuser") and os.geteuid() == 0,
+        "the hub test creates local accounts: it needs root, useradd and userdel (Debian's passwd) and runuser")
+
+RNN, VANISHING = "01_rnn", "02_vanishing_gradients"
+COURSE_ID = course.load_config().CourseDirectory.course_id
+SUFFIX = secrets.token_hex(3)  # names no account on this machine has
+INSTRUCTOR, ALICE, BOB = f"teach{SUFFIX}", f"alice{SUFFIX}", f"bob{SUFFIX}"
+PASSWORD = secrets.token_urlsafe(12)
+TOKEN = secrets.token_hex(32)
+LATE_FRACTION = 0.5  # PerDay: half the score for each started day late
+DRAFT_MISTAKE = next(m for m in CATALOGUE.mistakes if m.function == "affine_forward")
+BOB_MISTAKE = next(m for m in CATALOGUE.mistakes if m.function == "rnn_step_forward")
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def _closed_to_others(path):
+    path = Path(os.path.realpath(path))
+    return any(not os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _environment_for_everyone(folder):
+    """
+    `make` variables for a course environment every user can run: this one, unless it or its Python lies where
+    other users cannot go (pyenv in root's home, as on the CI machine); then a new one in ``folder``, made by
+    `make hub` from a system Python, as the README tells an administrator (about a minute).
+    """
+    if not any(_closed_to_others(p) for p in (sys.executable, sys.prefix)):
+        return {"VENV": sys.prefix}
+    for python in ("/usr/bin/python3.11", "/usr/bin/python3", "/usr/local/bin/python3"):
+        version = subprocess.run([python, "-c", "import sys, ensurepip; print(sys.version_info >= (3, 11))"],
+                                 capture_output=True, text=True) if os.path.exists(python) else None
+        if version and version.stdout.strip() == "True" and not _closed_to_others(python):
+            return {"VENV": str(folder / "venv"), "PYTHON": python}
+    require(False, "this Python environment is closed to other users, and there is no system Python 3.11+ with venv "
+                   "(apt-get install python3-venv) to make one for the hub's users")
+
+
+def _processes_of(uid):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _pid_in(path):
+    with contextlib.suppress(OSError, ValueError):
+        return int(Path(path).read_text().strip())
+    return None
+
+
+def _wait_gone(pids, seconds):
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return [pid for pid in pids if _alive(pid)]
+
+
+def _remove_account(name):
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return
+    for _ in range(3):  # a server may fork while it is being stopped
+        for pid in _processes_of(uid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if not _wait_gone(_processes_of(uid), 10):
+            break
+    subprocess.run(["userdel", "--remove", name], capture_output=True)
+
+
+class Hub:
+    """The running hub: its REST API (with the scripts' token) and the users' servers behind it."""
+
+    def __init__(self, base, state, homes, log):
+        self.base, self.state, self.homes, self.log = base, state, homes, Path(log)
+
+    def log_tail(self, lines=60):
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def request(self, method, path, body=None, form=None, headers=None):
+        headers = {"Authorization": f"token {TOKEN}", **(headers or {})}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data, headers["Content-Type"] = urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(request, timeout=300) as response:
+            text = response.read().decode()
+        return json.loads(text) if text.strip() else None
+
+    def headers(self, user, path):
+        request = urllib.request.Request(f"{self.base}/user/{user}{path}", headers={"Authorization": f"token {TOKEN}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.headers
+
+    def api(self, method, path, body=None):
+        return self.request(method, f"/hub/api{path}", body)
+
+    def server(self, user, method, path, body=None, form=None):
+        return self.request(method, f"/user/{user}{path}", body, form)
+
+    def start(self, *users):
+        for user in users:
+            try:
+                self.api("POST", f"/users/{user}/server")
+            except urllib.error.HTTPError as error:
+                raise AssertionError(f"{user}'s server did not start ({error}); {self.log} ends:\n{self.log_tail()}")
+        deadline = time.monotonic() + 120
+        for user in users:
+            while not self.api("GET", f"/users/{user}")["servers"].get("", {}).get("ready"):
+                assert time.monotonic() < deadline, \
+                    f"{user}'s server did not start; {self.log} ends:\n{self.log_tail()}"
+                time.sleep(0.5)
+
+    def environment(self, user):
+        """The environment the hub gave ``user``'s server (what a terminal in their JupyterLab has)."""
+        pid = self.api("GET", f"/users/{user}")["servers"][""]["state"]["pid"]
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+        return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+    def run_as(self, user, *command, check=True):
+        """``command`` as ``user``, in their home, with their server's environment; its output."""
+        env = self.environment(user)
+        result = subprocess.run([shutil.which("runuser"), "-u", user, "--", *command], env=env, cwd=env["HOME"],
+                                capture_output=True, text=True, timeout=600)
+        if check:
+            assert result.returncode == 0, f"{' '.join(command)} as {user}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout + result.stderr
+
+    # a learner's side, through their server: nbgrader's assignment list and the contents API
+    def assignments(self, user, action, assignment):
+        return self.server(user, "POST", f"/assignments/{action}",
+                           form={"course_id": COURSE_ID, "assignment_id": assignment})
+
+    def notebook(self, user, path):
+        return self.server(user, "GET", f"/api/contents/{path}")["content"]
+
+    def save(self, user, path, notebook):
+        self.server(user, "PUT", f"/api/contents/{path}", {"type": "notebook", "format": "json", "content": notebook})
+
+
+@contextlib.contextmanager
+def running_hub(folder, env):
+    """`make hub` (with the `make` variables ``env``) on free loopback ports, its state and the users' homes in
+    ``folder``; at the end, however the test ends, the hub and every process of its users are stopped and the
+    accounts removed (userdel -r)."""
+    port, hub_port, proxy_port = _free_ports(3)
+    state, homes = folder / "state", folder / "home"
+    variables = {"RNNLAB_HUB_DIR": str(state), "RNNLAB_HUB_HOMES": str(homes), "RNNLAB_HUB_INSTRUCTOR": INSTRUCTOR,
+                 "RNNLAB_HUB_LEARNERS": f"{ALICE} {BOB}", "RNNLAB_HUB_PASSWORD": PASSWORD,
+                 "RNNLAB_HUB_API_TOKEN": TOKEN}
+    OUTPUT.mkdir(exist_ok=True)
+    log = open(OUTPUT / f"hub-{port}.log", "w")
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "hub", *(f"{name}={value}" for name, value in env.items()), f"HUB_PORT={port}",
+         f"HUB_ARGS=--JupyterHub.hub_bind_url=http://127.0.0.1:{hub_port} "
+         f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{proxy_port}"],
+        cwd=REPO, env={**os.environ, **variables}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hub = Hub(f"http://127.0.0.1:{port}", state, homes, log.name)
+    try:
+        deadline = time.monotonic() + 600  # a new environment is installed first
+        while True:
+            try:
+                hub.request("GET", "/hub/api")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, \
+                    f"make hub did not start; {log.name} ends:\n{hub.log_tail()}"
+                time.sleep(0.5)
+        yield hub
+    finally:
+        hub_pid, proxy_pid = (_pid_in(state / "hub" / name) for name in ("jupyterhub.pid", "proxy.pid"))
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.kill(hub_pid, signal.SIGTERM)  # the hub stops the servers and the proxy, then make ends
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # make, and the hub if it did not stop
+        for pid in _wait_gone([pid for pid in (hub_pid, proxy_pid) if pid], 10):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for user in (INSTRUCTOR, ALICE, BOB):
+            _remove_account(user)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def hub():
+    """The hub, the three users' servers, and 01_rnn and 02_vanishing_gradients released to the exchange."""
+    folder = Path(tempfile.mkdtemp(prefix="rnnlab-hub-"))
+    folder.chmod(0o755)  # the users' homes and the exchange are in here
+    try:
+        with running_hub(folder, _environment_for_everyone(folder)) as running:
+            running.start(INSTRUCTOR, ALICE, BOB)
+            running.run_as(INSTRUCTOR, "nbgrader", "release_assignment", RNN)  # in a terminal
+            released = running.server(INSTRUCTOR, "POST", f"/formgrader/api/assignment/{VANISHING}/release")
+            assert released["success"], released  # formgrader's Release button
+            yield running
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _solved(fetched, assignment, mistake=None):
+    """The fetched notebook with every solution cell answered from solutions/ (``mistake`` made in its function);
+    the release's nbgrader metadata stays as fetched."""
+    answers = {cell["metadata"]["nbgrader"]["grade_id"]: source(cell)
+               for cell in read_notebook(SOLUTIONS / assignment / f"{assignment}.ipynb")["cells"]
+               if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    notebook = json.loads(json.dumps(fetched))
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            answer = answers[meta["grade_id"]]
+            if mistake and f"def {mistake.function}(" in answer:
+                answer = apply_mistake(answer, mistake)
+            cell["source"] = answer
+    return notebook
+
+
+def _answer(notebook, function):
+    """The source of the solution cell that defines ``function``."""
+    return next(source(cell) for cell in notebook["cells"] if f"def {function}(" in source(cell)
+                and cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def _page_text(path):
+    """The words of an HTML page, without its styles and tags, in single spaces."""
+    page = re.sub(r"<style.*?</style>", " ", Path(path).read_text(), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_a_class_fetches_submits_and_gets_its_own_feedback(hub):
+    """The round of the module docstring, from the learners' servers and the instructor's terminal and formgrader."""
+    course = hub.homes / INSTRUCTOR / "rnnlab"
+    notebook_of = {RNN: f"{RNN}/{RNN}.ipynb", VANISHING: f"{VANISHING}/{VANISHING}.ipynb"}
+    # the course folder is the instructor's: a learner cannot read its solutions, nor reach formgrader
+    peek = hub.run_as(ALICE, "cat", str(course / "solutions" / notebook_of[RNN]), check=False)
+    assert "Permission denied" in peek, peek
+    with pytest.raises(urllib.error.HTTPError, match="404"):
+        hub.server(ALICE, "GET", "/formgrader/api/assignments")
+    # formgrader may be framed by the instructor's own JupyterLab (JupyterHub forbids frames by default)
+    assert "frame-ancestors 'self'" in hub.headers(INSTRUCTOR, "/formgrader")["Content-Security-Policy"]
+
+    assert (hub.state / "exchange").stat().st_mode & 0o7777 == 0o1777  # everyone writes, nobody removes another's
+    listed = hub.assignments(ALICE, "fetch", RNN)
+    assert listed["success"], listed
+    assert {(a["assignment_id"], a["status"]) for a in listed["value"]} >= {(RNN, "fetched"), (VANISHING, "released")}
+    for user, assignment in ((ALICE, VANISHING), (BOB, RNN), (BOB, VANISHING)):
+        assert hub.assignments(user, "fetch", assignment)["success"]
+    fetched = hub.notebook(ALICE, notebook_of[RNN])
+
+    # alice hands in a draft with a mistake, then her solution: the latest submission counts
+    hub.save(ALICE, notebook_of[RNN], _solved(fetched, RNN, DRAFT_MISTAKE))
+    assert hub.assignments(ALICE, "submit", RNN)["success"]
+    hub.save(ALICE, notebook_of[RNN], _solved(fetched, RNN))
+    assert hub.assignments(ALICE, "submit", RNN)["success"]
+    hub.save(BOB, notebook_of[RNN], _solved(hub.notebook(BOB, notebook_of[RNN]), RNN, BOB_MISTAKE))
+    assert hub.assignments(BOB, "submit", RNN)["success"]
+
+    # the deadline passes; late submissions of 01_rnn lose half their score per started day
+    settings = hub.server(INSTRUCTOR, "GET", "/api/contents/rnnlab/nbgrader_config.py")["content"]
+    settings += f'c.AssignLatePenalties.plugin_class = "autograder.late.PerDay"\nc.PerDay.fraction = {LATE_FRACTION}\n'
+    hub.server(INSTRUCTOR, "PUT", "/api/contents/rnnlab/nbgrader_config.py",
+               {"type": "file", "format": "text", "content": settings})
+    due = (datetime.now(timezone.utc) + timedelta(seconds=1)).replace(microsecond=0)
+    set_due = hub.run_as(INSTRUCTOR, "python", "-m", "autograder", "deadline", RNN, f"{due:%Y-%m-%d %H:%M:%S} UTC")
+    assert f"{RNN}: due {due:%Y-%m-%d %H:%M} UTC" in set_due, set_due
+    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 1)
+
+    # bob hands in 02's notebook as 01_rnn: refused, saying what is missing; then his own again, late
+    hub.server(BOB, "PATCH", f"/api/contents/{notebook_of[RNN]}", {"path": f"{RNN}/mine.ipynb.bak"})
+    hub.server(BOB, "POST", f"/api/contents/{RNN}", {"copy_from": notebook_of[VANISHING]})
+    refused = hub.assignments(BOB, "submit", RNN)
+    assert not refused["success"] and f"{RNN}.ipynb: MISSING" in refused["value"], refused
+    assert f"{VANISHING}.ipynb: EXTRA" in refused["value"]
+    hub.server(BOB, "DELETE", f"/api/contents/{RNN}/{VANISHING}.ipynb")
+    hub.server(BOB, "PATCH", f"/api/contents/{RNN}/mine.ipynb.bak", {"path": notebook_of[RNN]})
+    assert hub.assignments(BOB, "submit", RNN)["success"]
+
+    hub.save(ALICE, notebook_of[VANISHING], _solved(hub.notebook(ALICE, notebook_of[VANISHING]), VANISHING))
+    assert hub.assignments(ALICE, "submit", VANISHING)["success"]
+    for user in (ALICE, BOB):  # two submissions of 01_rnn each, all kept; bob's refused one left none
+        listed = hub.server(user, "GET", f"/assignments?course_id={COURSE_ID}")["value"]
+        handed_in = next(a for a in listed if a["status"] == "submitted" and a["assignment_id"] == RNN)
+        assert len(handed_in["submissions"]) == 2, handed_in
+
+    # the instructor collects into the course folder's autograder/submitted/, where the grader reads
+    hub.run_as(INSTRUCTOR, "nbgrader", "collect", RNN)
+    collected = hub.server(INSTRUCTOR, "POST", f"/formgrader/api/assignment/{VANISHING}/collect")
+    assert collected["success"], collected
+    submitted_dir = course / "autograder" / "submitted"
+    assert sorted(p.name for p in submitted_dir.iterdir()) == sorted([ALICE, BOB])
+    alice_collected = read_notebook(submitted_dir / ALICE / notebook_of[RNN])
+    assert _answer(alice_collected, DRAFT_MISTAKE.function) == _answer(_solved(fetched, RNN), DRAFT_MISTAKE.function)
+    bob_submitted = (submitted_dir / BOB / RNN / "timestamp.txt").read_text()
+    assert datetime.strptime(bob_submitted, "%Y-%m-%d %H:%M:%S.%f %Z").replace(tzinfo=timezone.utc) > due
+
+    summary = hub.run_as(INSTRUCTOR, "python", "-m", "autograder", "grade", RNN, VANISHING)
+    assert f"of {VANISHING} wait for a grader" in summary and ALICE in summary, summary
+
+    # alice's written answer, graded in formgrader (its REST API, on the instructor's server)
+    api = "/formgrader/api"
+    alice_02 = next(n for n in hub.server(INSTRUCTOR, "GET", f"{api}/submitted_notebooks/{VANISHING}/{VANISHING}")
+                    if n["student"] == ALICE)
+    grades = hub.server(INSTRUCTOR, "GET", f"{api}/grades?submission_id={alice_02['id']}")
+    written = next(g for g in grades if g["name"] == "explorer_written_answer")
+    assert written["needs_manual_grade"], written
+    graded = hub.server(INSTRUCTOR, "PUT", f"{api}/grade/{written['id']}", {"manual_score": 2.0})
+    assert graded["manual_score"] == 2.0 and not graded["needs_manual_grade"]
+
+    hub.run_as(INSTRUCTOR, "python", "-m", "autograder", "export", "--csv", "grades.csv")
+    with open(hub.homes / INSTRUCTOR / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    maximum = rows["(max points)"]
+    assert float(rows[ALICE][RNN]) == float(maximum[RNN]) and float(rows[ALICE][f"{RNN}:late_penalty"]) == 0
+    assert float(rows[ALICE][f"{VANISHING}:explorer_written_answer"]) == 2.0
+    bob_score, bob_penalty = float(rows[BOB][RNN]), float(rows[BOB][f"{RNN}:late_penalty"])
+    assert 0 < bob_penalty and abs(bob_penalty - LATE_FRACTION * (bob_score + bob_penalty)) < 1e-6
+    assert bob_score + bob_penalty < float(maximum[RNN])
+
+    # feedback: written, released to the exchange, and each learner fetches their own
+    hub.run_as(INSTRUCTOR, "python", "-m", "autograder", "feedback", RNN)
+    hub.run_as(INSTRUCTOR, "nbgrader", "release_feedback", RNN)
+    assert not (hub.state / "exchange" / COURSE_ID / "feedback").stat().st_mode & 0o004  # nobody lists it
+    pages = {}
+    for user in (ALICE, BOB):
+        assert hub.assignments(user, "fetch_feedback", RNN)["success"]
+        found = list((hub.homes / user / RNN / "feedback").glob(f"*/{RNN}.html"))
+        assert len(found) == 1, found  # for the submission that was graded
+        shutil.copy(found[0], OUTPUT / f"hub_feedback_{user.removesuffix(SUFFIX)}.html")
+        pages[user] = _page_text(found[0])
+    points = float(maximum[RNN])
+    assert f"{RNN} (Score: {points:g} / {points:g})" in pages[ALICE]
+    assert f"{RNN} (Score: {bob_score:g} / {points:g})" in pages[BOB] and "Late submission penalty" in pages[BOB]
+    assert BOB_MISTAKE.hint in pages[BOB] and BOB_MISTAKE.hint not in pages[ALICE]
+    assert "Late submission penalty" not in pages[ALICE]
+    assert DRAFT_MISTAKE.hint not in pages[ALICE]  # her draft was not the one graded
+
+
+def test_a_learners_assignment_list_in_the_browser(hub, page, output_dir):
+    """A learner logs in with the shared password and opens Nbgrader > Assignment List: the course's assignments,
+    and none of the instructor's tools."""
+    page.goto(f"{hub.base}/hub/login")
+    page.fill("#username_input", BOB)
+    page.fill("#password_input", PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(rf"/user/{BOB}/lab"), timeout=60_000)
+    page.wait_for_selector(".jp-DirListing-item", timeout=60_000)
+    menus = page.locator(".lm-MenuBar-item").all_text_contents()
+    assert "Nbgrader" in menus, menus
+    page.locator(".lm-MenuBar-item", has_text="Nbgrader").click()
+    items = page.locator(".lm-Menu-item:visible").all_text_contents()
+    assert [item for item in items if "Assignment List" in item], items
+    assert not [item for item in items if "Formgrader" in item or "Course List" in item], items
+    page.locator(".lm-Menu-item:visible", has_text="Assignment List").click()
+    page.wait_for_selector(f"text={RNN}", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(output_dir / "hub_assignment_list.png"))
+    text = page.locator("body").inner_text()
+    assert RNN in text and VANISHING in text
+    assert "Create Assignment" not in text and "Formgrader" not in text
