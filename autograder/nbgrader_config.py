@@ -32,6 +32,9 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A learner's cell gets this long before nbgrader (and python -m autograder grade) gives up on it.
 c.ExecutePreprocessor.timeout = 120
+# The grader writes its results into the notebooks nbgrader autograded, which nbgrader makes read-only (444):
+# as anyone but root that write fails, so they stay writable for their owner.
+c.Autograde.permissions = 644
 # A deleted test cell is put back and run: the learner's functions are graded, not the deletion.
 c.OverwriteCells.add_missing_cells = True
 # Feedback never shows the grader's folders, nor hidden tests (nbgrader issue #917: their messages stay, their source

@@ -115,9 +115,6 @@ def ensure_account(name):
 
 COURSE_CONFIG = '''c = get_config()
 # This course's own nbgrader settings, after autograder/nbgrader_config.py's (late penalties: see there).
-# python -m autograder grade writes into the notebooks nbgrader autograded, which nbgrader makes read-only (444):
-# an instructor who is not root needs them writable.
-c.Autograde.permissions = 644
 '''
 
 

@@ -5,6 +5,7 @@ wait for a person, and a CSV an LMS can take."""
 import csv
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -67,6 +68,8 @@ def test_grading_again_takes_only_what_changed_and_one_learner_at_a_time(tmp_pat
     assert "[3/3]" in first and _row(first, SETUP)[:4] == [SETUP, "3", "3", "1.67/5"]  # carol counts 0
     assert "unreadable: not valid JSON (Unterminated string" in first and "carol/00_setup" in first
 
+    graded = course / "autograder" / "autograded" / "alice" / SETUP / f"{SETUP}.ipynb"
+    assert graded.stat().st_mode & stat.S_IWUSR  # nbgrader makes them read-only; the grader, not root, writes them
     again = _cli(course, "grade", SETUP)
     assert "[1/" not in again and _row(again, SETUP)[:4] == [SETUP, "3", "0", "1.67/5"]
     assert "3 notebook(s) unchanged since their last grade" in again and "carol/00_setup" in again
