@@ -17,30 +17,20 @@ too, so that a partial score is never uploaded as final.
 """
 
 import csv
-import json
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+
+from autograder.grade import GradedState
 
 NOT_SUBMITTED, NOT_GRADED, UNREADABLE, PENDING = "not submitted", "not graded", "unreadable", "pending"
 MAX_ROW = "(max points)"
 
 
-def _problems(coursedir):
-    """{(student, assignment, notebook): problem} from the grader's record of its last grade (graded.json)."""
-    path = Path(coursedir.root) / Path(coursedir.autograded_directory).parent / "graded.json"
-    try:
-        entries = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return {}
-    return {(*key.split("/", 1), notebook): problem for key, entry in entries.items()
-            for notebook, problem in entry.get("problems", {}).items() if problem}
-
-
 def export_csv(path, coursedir):
     """Write the gradebook's grades of the course ``coursedir`` (nbgrader's CourseDirectory) to ``path``;
     return the number of learners written."""
-    problems = _problems(coursedir)
+    problems = GradedState(coursedir).problems()
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     with Gradebook(coursedir.db_url) as gradebook:

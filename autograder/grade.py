@@ -165,6 +165,8 @@ def grade_learner(student, assignment, notebooks, config, timeout):
     prepare them with nbgrader (:func:`_prepare`, this learner only), run and re-check each
     (:func:`execute_notebook`), and record the grades in the gradebook. Returns a :class:`Result` per notebook.
     """
+    from autograder.repair import diagnose
+
     coursedir = course.coursedir(config)
     root = Path(coursedir.root)
     staged = str(Path(coursedir.submitted_directory).parent / "staged")
@@ -183,7 +185,7 @@ def grade_learner(student, assignment, notebooks, config, timeout):
         folder = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
         path = folder / f"{notebook}.ipynb"
         if not path.exists():
-            result.problem = _why_not_prepared(root / staged / student / assignment / f"{notebook}.ipynb")
+            result.problem = diagnose(root / staged / student / assignment / f"{notebook}.ipynb").for_instructor()
             recorder.look_up(result, result.problem)
             continue
         source = root / coursedir.source_directory / assignment / f"{notebook}.ipynb"
@@ -445,7 +447,7 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
     overrides = [f"--CourseDirectory.root={coursedir.root}", f"--CourseDirectory.db_url={coursedir.db_url}",
                  f"--CourseDirectory.source_directory={coursedir.source_directory}"]
     results = {}
-    state = _GradedState(coursedir)
+    state = GradedState(coursedir)
     todo = {}
     for assignment in assignments:
         submitted = [entry for entry in submitted_notebooks(coursedir, [assignment])
@@ -462,6 +464,7 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
         progress.add(sum(len(notebooks) for notebooks in todo.values()))
         progress.stage(f"starting {workers} sandboxed workers")
     with contextlib.ExitStack() as stack:
+        stack.callback(state.save)  # once, at the end: what was graded before a crash is graded again next time
         recorder = stack.enter_context(contextlib.closing(Recorder(config)))
         for result in results.values():  # unchanged: what the gradebook holds from the last grade
             recorder.look_up(result, state.problem(result))
@@ -531,14 +534,7 @@ def _share_sqlite(db_url):
             connection.execute("PRAGMA journal_mode=WAL")
 
 
-def _why_not_prepared(staged):
-    """Why nbgrader left a staged submission out, in words for the instructor."""
-    from autograder.repair import diagnose
-
-    return diagnose(staged).for_instructor()
-
-
-class _GradedState:
+class GradedState:
     """
     What each learner's assignment was last graded from (``autograder/graded.json``): a fingerprint of
     everything its grade depends on, and the problem it had, so that ``grade`` can skip what did not change.
@@ -579,12 +575,19 @@ class _GradedState:
     def problem(self, result):
         return self.entries.get(f"{result.student}/{result.assignment}", {}).get("problems", {}).get(result.notebook, "")
 
-    def graded(self, result, fingerprint):
-        import json
+    def problems(self):
+        """{(student, assignment, notebook): problem} of every notebook that had one at its last grade."""
+        return {(*key.split("/", 1), notebook): problem for key, entry in self.entries.items()
+                for notebook, problem in entry.get("problems", {}).items() if problem}
 
+    def graded(self, result, fingerprint):
         entry = self.entries.setdefault(f"{result.student}/{result.assignment}", {"fingerprint": "", "problems": {}})
         entry["fingerprint"] = fingerprint
         entry["problems"][result.notebook] = result.problem
+
+    def save(self):
+        import json
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
 
