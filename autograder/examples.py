@@ -200,12 +200,14 @@ def check_catalogue(catalogue):
     return problems
 
 
-def write_references(root=None):
-    """Write solutions/<assignment>/reference.json for every catalogue whose notebook the course at ``root`` has,
-    computed from that course's own solutions."""
+def write_references(root=None, only=None):
+    """Write solutions/<assignment>/reference.json for every catalogue whose notebook the course at ``root`` has
+    (of the assignments in ``only``, if given), computed from that course's own solutions."""
     root = Path(root or course.root())
     written = []
     for catalogue in catalogues().values():
+        if only and Path(catalogue.notebook).parent.name not in only:
+            continue
         if not catalogue.examples or not (Path(root) / "solutions" / catalogue.notebook).exists():
             continue  # the notebook's test cells hold their own numbers, or this course has no such notebook
         path = Path(root) / "solutions" / Path(catalogue.notebook).parent / "reference.json"

@@ -2,6 +2,7 @@
 
     python -m autograder.release            # what `make release` runs
     python -m autograder.release --into DIR # write the release elsewhere
+    python -m autograder.release --only 03_lstm  # one assignment (while editing its notebook)
 
 First the worked examples (``solutions/<assignment>/reference.json``) are
 recomputed from the reference solutions (see ``autograder/examples.py``); then each
@@ -18,8 +19,9 @@ from autograder import course
 from autograder.examples import write_references
 
 
-def release(into=None, root=None):
-    """Generate the release of every assignment of the course at ``root`` into ``into`` (default: ``root/course``)."""
+def release(into=None, root=None, only=None):
+    """Generate the release of every assignment (or of those named in ``only``) of the course at ``root`` into
+    ``into`` (default: ``root/course``)."""
     root = Path(root or course.root()).resolve()
     into = Path(into or root / "course").resolve()
     into.mkdir(parents=True, exist_ok=True)
@@ -27,6 +29,11 @@ def release(into=None, root=None):
     for stale in into.iterdir():
         if stale.is_dir() and stale.name not in names:
             shutil.rmtree(stale)
+    if only:
+        unknown = set(only) - set(names)
+        if unknown:
+            raise SystemExit(f"no such assignment: {', '.join(sorted(unknown))} (there are {', '.join(names)})")
+        names = [name for name in names if name in only]
     for name in names:
         course.run_nbgrader(
             "generate_assignment", name, "--force", "--no-db",
@@ -36,20 +43,22 @@ def release(into=None, root=None):
     return names
 
 
-def release_course(root=None, into=None, say=print):
-    """What ``make release`` does: recompute the worked examples of the course at ``root``, then release it."""
+def release_course(root=None, into=None, say=print, only=None):
+    """What ``make release`` does: recompute the worked examples of the course at ``root``, then release it
+    (``only``: just these assignments)."""
     root = Path(root or course.root()).resolve()
-    for path in write_references(root):
+    for path in write_references(root, only):
         say(f"computed {path.relative_to(root)}")
-    for name in release(into, root):
+    for name in release(into, root, only):
         say(f"released {name}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", help="folder to write the release to (default: course/)")
+    parser.add_argument("--only", nargs="+", metavar="ASSIGNMENT", help="release only these assignments")
     args = parser.parse_args(argv)
-    release_course(into=args.into)
+    release_course(into=args.into, only=args.only)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,36 @@ def _as_array(name, value):
     _fail(f"{name} should be a NumPy array of numbers, but it is {_describe(value)}.")
 
 
+def check_returns(function, names, *args, **kwargs):
+    """
+    Call ``function(*args, **kwargs)`` and fail unless it returns a tuple of ``len(names)`` values, so that a test
+    never unpacks the rows of an array as if they were the outputs. Introduced in 01, used in every notebook::
+
+        next_h, cache = check_returns(rnn_step_forward, "next_h, cache", x, prev_h, Wx, Wh, b)
+
+    Inputs:
+    - function: The learner's function
+    - names: The names of what it returns, in order, as one string ("next_h, cache") or a sequence
+    - args, kwargs: What to call it with
+
+    Returns the tuple the function returned.
+    """
+    __tracebackhide__ = True
+    names = [name.strip() for name in names.split(",")] if isinstance(names, str) else list(names)
+    result = function(*args, **kwargs)
+    if isinstance(result, tuple) and len(result) == len(names):
+        return result
+    listed = f"({', '.join(names)})"
+    if isinstance(result, tuple):
+        got = f"{len(result)} values"
+    elif result is None:
+        got = "None: is there a return statement at the end?"
+    else:
+        got = f"only one value, {_describe(result)}"
+    _fail(f"{function.__name__} should return {len(names)} values, {listed}, but it returned {got}. "
+          f"End it with: return {', '.join(names)}")
+
+
 def check_shape(name, actual, expected_shape, hint=None):
     """
     Fail unless ``actual`` is an array of shape ``expected_shape``.
