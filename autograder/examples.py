@@ -149,6 +149,13 @@ def _same(a, b):
     return close(a, b, rtol=1e-9, atol=1e-12)
 
 
+def _sequences(inputs, expected):
+    """The outputs that are sequences, (N, T, ...) like a sequence input of the example: their failure messages
+    say which time steps differ (rnnlab.testing.check_outputs)."""
+    steps = {np.shape(value)[:2] for value in inputs.values() if np.ndim(value) == 3}
+    return [name for name, value in expected.items() if np.ndim(value) == 3 and np.shape(value)[:2] in steps]
+
+
 def build_reference(catalogue, root=None):
     """Compute the worked examples of one catalogue from the course at ``root`` (its solutions/): inputs,
     expected outputs, mistakes' outputs."""
@@ -178,6 +185,7 @@ def build_reference(catalogue, root=None):
             "expected": {k: _tolist(v) for k, v in expected.items()},
             "mistakes": mistakes,
             "revisit": example.revisit,
+            "sequences": _sequences(inputs, expected),
         }
     return stored
 

@@ -180,20 +180,31 @@ def close(actual, expected, rtol=RTOL, atol=ATOL):
         return bool(np.all((actual == expected) | (np.abs(actual - expected) <= atol + rtol * np.abs(expected))))
 
 
-def match_mistake(actual, mistakes, rtol=RTOL, atol=ATOL):
-    """Return the first :class:`Mistake` whose output equals ``actual``, or None."""
+def match_mistake(actual, mistakes, rtol=RTOL, atol=ATOL, expected=None):
+    """
+    Return the first :class:`Mistake` whose output equals ``actual``, or None.
+
+    A mistake can give NaN or inf (an overflow): it matches when the same values are non-finite in the same
+    places and the finite ones agree. Given the right answer ``expected``, a mistake is named only when its
+    *finite* values already tell it apart from the right answer: many different mistakes give NaN at the
+    same steps, so NaNs in the same places identify none of them.
+    """
     try:
         array = np.asarray(actual, dtype=np.float64)
     except (TypeError, ValueError):
         return None
     for mistake in mistakes:
         wrong = np.asarray(mistake.output, dtype=np.float64)
-        # a mistake can give NaN or inf (an overflow): the same non-finite values in the same places match it
         finite = np.isfinite(wrong)
-        if (array.shape == wrong.shape and np.array_equal(np.isfinite(array), finite)
+        if not (array.shape == wrong.shape and np.array_equal(np.isfinite(array), finite)
                 and np.array_equal(array[~finite], wrong[~finite], equal_nan=True)
                 and close(array[finite], wrong[finite], rtol, atol)):
-            return mistake
+            continue
+        if expected is not None and not finite.all():
+            right = np.asarray(expected, dtype=np.float64)
+            if right.shape != wrong.shape or close(wrong[finite], right[finite], rtol, atol):
+                continue  # only the NaNs differ from the right answer: they do not say which mistake this is
+        return mistake
     return None
 
 
@@ -204,7 +215,29 @@ def _mistake_message(mistake):
     return f"\n{KNOWN_MISTAKE}{mistake.name}.\nHint: {mistake.hint}"
 
 
-def check_close(name, actual, expected, rtol=RTOL, atol=ATOL, hint=None, mistakes=()):
+def _where_in_time(excess, time_axis):
+    """A sentence on which time steps hold the differences, for an output with time along ``time_axis``."""
+    other = tuple(axis for axis in range(excess.ndim) if axis != time_axis)
+    wrong = np.flatnonzero(np.any(excess > 0, axis=other))
+    T = excess.shape[time_axis]
+    if T < 2 or len(wrong) == 0:
+        return ""
+    if len(wrong) == T:
+        return f"\nEvery time step differs (t = 0 to {T - 1})."
+    if list(wrong) == [0]:
+        return (f"\nOnly the first time step, t = 0, differs (t = 1 to {T - 1} are right): look at what step 0 starts "
+                "from (h0, and c0 = 0 for an LSTM) or what it gets instead, e.g. index t - 1 at t = 0 is the last step.")
+    if list(wrong) == [T - 1]:
+        return (f"\nOnly the last time step, t = {T - 1}, differs (t = 0 to {T - 2} are right): look at the end of "
+                "your loop over time (where it stops, or what the backward pass starts from).")
+    steps = ", ".join(str(int(t)) for t in wrong[:6]) + (", ..." if len(wrong) > 6 else "")
+    right = sorted(set(range(T)) - set(int(t) for t in wrong))
+    return (f"\n{len(wrong)} of {T} time steps differ (t = {steps}); t = "
+            f"{', '.join(str(t) for t in right[:6])}{', ...' if len(right) > 6 else ''} "
+            f"{'is' if len(right) == 1 else 'are'} right.")
+
+
+def check_close(name, actual, expected, rtol=RTOL, atol=ATOL, hint=None, mistakes=(), time_axis=None):
     """
     Fail unless ``actual`` equals ``expected`` within ``|actual - expected| <= atol + rtol * |expected|``
     everywhere, with a message naming the largest difference and any known mistake it matches.
@@ -216,13 +249,15 @@ def check_close(name, actual, expected, rtol=RTOL, atol=ATOL, hint=None, mistake
     - rtol, atol: Tolerances, the course's forward-pass defaults
     - hint: Optional sentence shown when no known mistake matches
     - mistakes: Sequence of :class:`Mistake` to recognise
+    - time_axis: For a sequence output, e.g. h of shape (N, T, H), the axis of time (1): the message then says
+      which time steps differ
     """
     __tracebackhide__ = True
     expected = np.asarray(expected, dtype=np.float64)
     array = _as_array(name, actual)
     if close(array, expected, rtol, atol):
         return
-    known = match_mistake(array, mistakes, rtol, atol)
+    known = match_mistake(array, mistakes, rtol, atol, expected=expected)
     if array.shape != expected.shape:
         message = f"{name} has the wrong shape: expected {expected.shape}, got {array.shape}."
         if sorted(array.shape) == sorted(expected.shape):
@@ -243,6 +278,8 @@ def check_close(name, actual, expected, rtol=RTOL, atol=ATOL, hint=None, mistake
             f"{name} is not right yet: {wrong} of {array.size} value(s) differ from the expected ones.\n"
             f"Largest difference {difference[worst]:.3g}{where}: expected {expected[worst]:.8g}, got {array[worst]:.8g}."
         )
+        if time_axis is not None and array.ndim > time_axis:
+            message += _where_in_time(excess, time_axis)
     if known is not None:
         message += _mistake_message(known)
     elif hint:
@@ -262,7 +299,8 @@ def check_outputs(example, **outputs):
     __tracebackhide__ = True
     _record(example.name, False)
     for name, value in outputs.items():
-        check_close(name, value, example.expected[name], mistakes=example.mistakes.get(name, ()), hint=example.revisit or None)
+        check_close(name, value, example.expected[name], mistakes=example.mistakes.get(name, ()),
+                    hint=example.revisit or None, time_axis=1 if name in example.sequences else None)
     _record(example.name, True)
 
 
@@ -404,15 +442,56 @@ def _demo_failure(error, uses):
             "against the tests above, then run this cell again.")
 
 
+def not_written_message(error):
+    """
+    One line for a learner's ``raise NotImplementedError()`` that was reached: which of the notebook's functions is
+    not written yet (the innermost one that raised), and what to do.
+    """
+    names = []
+    traceback = error.__traceback__
+    while traceback is not None:
+        frame = traceback.tb_frame
+        if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name in frame.f_globals:
+            names.append(frame.f_code.co_name)
+        traceback = traceback.tb_next
+    if not names:
+        return "This cell needs code that is not written yet: replace raise NotImplementedError() with your code."
+    return (f"{names[-1]} is not written yet: replace the two lines '# YOUR CODE HERE' and "
+            f"'raise NotImplementedError()' in its cell with your code, run that cell, then this one.")
+
+
+def _show_not_written(shell, etype, value, tb, tb_offset=None):
+    # IPython's handler for NotImplementedError: one line instead of a traceback through rnnlab's frames
+    stb = [f"\x1b[1;31mTo do:\x1b[0m {not_written_message(value)}"]
+    shell._showtraceback(etype, value, stb)  # the error output nbgrader grades (ename stays NotImplementedError)
+    return stb
+
+
+def _install_not_written_handler():
+    """In a Jupyter kernel, show an unwritten exercise as one line (see :func:`not_written_message`)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and not shell.custom_exceptions:
+        shell.set_custom_exc((NotImplementedError,), _show_not_written)
+
+
+_install_not_written_handler()
+
+
 @dataclass(frozen=True)
 class WorkedExample:
-    """Inputs of a worked example, the expected outputs, the known mistakes per output, and the idea to revisit."""
+    """Inputs of a worked example, the expected outputs, the known mistakes per output, the idea to revisit, and
+    which outputs are sequences with time along axis 1 (N, T, ...)."""
 
     name: str
     inputs: dict
     expected: dict
     mistakes: dict
     revisit: str = ""
+    sequences: tuple = ()
 
 
 def load_examples(path="reference.json"):
@@ -439,5 +518,6 @@ def load_examples(path="reference.json"):
                 for key, mistakes in entry["mistakes"].items()
             },
             revisit=entry.get("revisit", ""),
+            sequences=tuple(entry.get("sequences", ())),
         )
     return examples

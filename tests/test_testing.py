@@ -404,3 +404,87 @@ def test_demo_warns_before_using_a_function_that_failed_its_test(capsys, stored_
     assert capsys.readouterr().out.splitlines() == [
         "Note: step failed its test above, so what follows shows what your code does now, not what the text describes.",
         "drawn anyway"]
+
+
+# What came back, where in time, NaNs, unwritten functions ----------------------------------------------
+
+from rnnlab.testing import check_returns, not_written_message  # noqa: E402
+
+
+def _step(x):
+    return np.tanh(x), (x,)
+
+
+def test_check_returns_gives_back_the_tuple():
+    out, cache = check_returns(_step, "next_h, cache", np.zeros((2, 3)))
+    assert out.shape == (2, 3) and len(cache) == 1
+
+
+@pytest.mark.parametrize(("returned", "said"), [
+    (lambda x: np.tanh(x), "only one value, array of shape (2, 4)"),
+    (lambda x: None, "None: is there a return statement"),
+    (lambda x: (x, x, x), "3 values"),
+])
+def test_check_returns_says_what_came_instead_of_the_pair(returned, said):
+    def rnn_step_forward(x):
+        return returned(x)
+
+    with pytest.raises(CheckFailed) as info:
+        check_returns(rnn_step_forward, "next_h, cache", np.zeros((2, 4)))
+    message = str(info.value)
+    assert message.startswith("rnn_step_forward should return 2 values, (next_h, cache), but it returned")
+    assert said in message and "return next_h, cache" in message
+    assert "wrong shape" not in message  # the row of an array is never taken for next_h
+
+
+def _sequence(T=5):
+    return np.random.default_rng(0).normal(size=(2, T, 3))
+
+
+@pytest.mark.parametrize(("steps", "said"), [
+    ([0], "Only the first time step, t = 0, differs (t = 1 to 4 are right)"),
+    ([4], "Only the last time step, t = 4, differs (t = 0 to 3 are right)"),
+    ([0, 1, 2, 3, 4], "Every time step differs (t = 0 to 4)"),
+    ([2, 3], "2 of 5 time steps differ (t = 2, 3); t = 0, 1, 4 are right"),
+])
+def test_a_sequence_output_says_which_time_steps_differ(steps, said):
+    expected = _sequence()
+    actual = expected.copy()
+    actual[1, steps, 2] += 0.5
+    message = failure_message("h", actual, expected, time_axis=1)
+    assert said in message
+    assert "time step" not in failure_message("h", actual, expected)  # only for outputs known to be sequences
+
+
+def test_check_outputs_places_differences_in_time_for_the_sequences_it_stores(tmp_path):
+    expected = _sequence()
+    stored = {"f": {"inputs": {"x": expected.tolist()}, "expected": {"h": expected.tolist()}, "mistakes": {"h": []},
+                    "sequences": ["h"]}}
+    (tmp_path / "reference.json").write_text(json.dumps(stored))
+    example = load_examples(tmp_path / "reference.json")["f"]
+    wrong = expected.copy()
+    wrong[:, 0] = 0.0
+    with pytest.raises(CheckFailed, match="Only the first time step, t = 0, differs"):
+        check_outputs(example, h=wrong)
+
+
+def test_nans_in_the_same_places_do_not_name_a_mistake(expected):
+    """Two different mistakes that both overflow at step 2 give NaN there: the NaNs alone identify neither."""
+    losses = np.array([1.0, 0.5, np.nan, np.nan])
+    swapped = Mistake("m and v swapped", "swap them back", output=losses.copy())
+    right = np.array([1.0, 0.5, 0.3, 0.2])
+    assert match_mistake(losses, [swapped], expected=right) is None
+    message = failure_message("losses", losses, right, mistakes=[swapped])
+    assert "m and v swapped" not in message and "NaN" in message
+    # finite values that differ from the right answer do identify it, NaNs or not
+    overflow = Mistake("no max-shift", "subtract the max", output=np.array([1.0, 0.7, np.nan, np.nan]))
+    assert match_mistake(np.array([1.0, 0.7, np.nan, np.nan]), [overflow], expected=right) is overflow
+
+
+def test_an_unwritten_function_is_named_in_one_line():
+    namespace = {"__name__": "__main__"}
+    exec("def lstm_gates():\n    raise NotImplementedError()\n"
+         "def lstm_step_forward():\n    return lstm_gates()\n", namespace)
+    with pytest.raises(NotImplementedError) as info:
+        namespace["lstm_step_forward"]()
+    assert not_written_message(info.value).startswith("lstm_gates is not written yet: replace the two lines")
