@@ -256,6 +256,10 @@ CATALOGUE = Catalogue(
                 "f multiplies the previous cell in c_t = f * c_(t-1) + i * g, so df = dc * c_(t-1), "
                 "with c0 = 0 for the first step.",
                 "dc_t * prev_c * f", "dc_t * cs[t] * f"),
+        Mutant("lstm_backward", "cs[t - 1] at t = 0 (it wraps to the last step)",
+                "At t = 0 the previous cell is c0 = 0, but cs[t - 1] is cs[-1], the cell of the *last* step: Python "
+                "counts negative indices from the end. Take np.zeros((N, H)) as the previous cell when t = 0.",
+                "cs[t - 1] if t > 0 else np.zeros((N, H))", "cs[t - 1]"),
     ],
     # property cells: the same pinned gates or large inputs as the cell, fresh numbers (autograder.verify)
     probes={
