@@ -6,6 +6,7 @@ import base64
 import re
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import COURSE, OUTPUT, SOLUTIONS, notebooks
 from nbclient import NotebookClient
@@ -90,3 +91,18 @@ def test_a_failed_check_shows_its_message_and_no_frame_of_rnnlab(tmp_path):
     assert "rnnlab/" not in shown and "Traceback" not in shown and "site-packages" not in shown
     assert "next_h is not right yet" in shown and "forgot the bias" in shown and "Hint: add b inside the tanh" in shown
     assert len(error.traceback) <= 5
+
+
+def test_01_the_state_after_a_pulse_fades_over_several_steps_without_flipping_sign():
+    """01 §4 says the response to a change lingers and fades: true of the picture's own numbers (a random W_h with a
+    dominant eigenvalue of -1.26 drew a period-2 checkerboard that looked like a learner's bug)."""
+    from notebook_cells import run_notebook
+
+    _, namespace = run_notebook(SOLUTIONS / "01_rnn" / "01_rnn.ipynb")
+    sizes, states = namespace["sizes"], namespace["after_pulse"][0]
+    assert (sizes[:2] == 0).all() and (sizes[2:] > 0).all()
+    assert (sizes[3:] < sizes[2:-1]).all(), "the state's size fades after the pulse"
+    assert sizes[8] > 0.1 * sizes[2], "and not at once: it lingers for several steps"
+    assert all(states[t] @ states[t + 1] > 0 for t in range(2, len(states) - 1)), "no sign flips from step to step"
+    eigenvalues = np.linalg.eigvalsh(namespace["Wh_memory"])
+    assert eigenvalues.min() >= -1e-12 and abs(eigenvalues.max() - 0.9) < 1e-12  # what the text says of W_h
