@@ -15,8 +15,8 @@ your earlier notebook are run (05's ``train`` uses 02's ``clip_gradients``); its
 notebook's worked example (``reference.json``, the one its test cell used). A function
 that is missing, not written yet, raises an error or gives other numbers is replaced by a
 stand-in that stops any cell using it with one line saying what to finish, for example
-"notebook 03's lstm_backward does not match its worked example yet (dWx differs):
-finish it in 03_lstm.ipynb first, its tests there show what to fix".
+"notebook 03's lstm_backward does not match its worked example yet (dWx differs): finish it in
+03_lstm.ipynb and save that notebook (this one reads the saved file); its tests there show what to fix".
 """
 
 import ast
@@ -134,7 +134,7 @@ def _check(name, function, namespace, example):
             outputs = _call(name, function, namespace, {k: np.array(v, dtype=np.float64)
                                                         for k, v in example["inputs"].items()})
     except NotImplementedError:
-        return "is not written yet"
+        return "is not written and saved yet"  # this notebook reads the saved file, not the open one
     except EarlierWorkError as error:
         return f"cannot run yet ({error.label} {error.reason})"
     except Exception as error:  # noqa: BLE001 - any error becomes one line
@@ -187,7 +187,7 @@ def load(assignment, *names, folder=".."):
         examples = json.loads((path.parent / "reference.json").read_text())
     except (OSError, ValueError):
         examples = {}
-    advice = f"finish it in {path.name} first, its tests there show what to fix"
+    advice = f"finish it in {path.name} and save that notebook (this one reads the saved file); its tests there show what to fix"
     found = {}
     for name in names:
         function = namespace.get(name)

@@ -56,8 +56,8 @@ def test_the_release_says_which_function_to_finish(assignment):
     number = assignment[:2]
     for name in NAMES[assignment]:
         message = _message(getattr(functions, name))
-        assert message == (f"notebook {number}'s {name} is not written yet: finish it in {assignment}.ipynb first, "
-                           "its tests there show what to fix")
+        assert message == (f"notebook {number}'s {name} is not written and saved yet: finish it in {assignment}.ipynb and "
+                           "save that notebook (this one reads the saved file); its tests there show what to fix")
 
 
 def test_a_missing_notebook_is_named(tmp_path):
@@ -132,8 +132,8 @@ def test_a_demo_that_needs_an_unfinished_function_prints_one_line(capsys):
     with demo("train"):
         lstm.lstm_forward(np.zeros((1, 2, 3)), np.zeros((1, 4)), np.zeros((3, 16)), np.zeros((4, 16)), np.zeros(16))
     out = capsys.readouterr().out.strip()
-    assert out == ("This cell needs notebook 03's lstm_forward, which is not written yet: finish it in 03_lstm.ipynb "
-                   "first, its tests there show what to fix")
+    assert out == ("This cell needs notebook 03's lstm_forward, which is not written and saved yet: finish it in "
+                   "03_lstm.ipynb and save that notebook (this one reads the saved file); its tests there show what to fix")
 
 
 def test_a_test_cell_shows_the_message_without_a_traceback():
@@ -167,4 +167,4 @@ def test_a_missing_notebook_two_steps_back_is_named(tmp_path):
         _copy(assignment, tmp_path)
     message = _message(load("05_training", "train", folder=tmp_path).train)
     assert message.startswith("notebook 05's train cannot run yet (notebook 02's clip_gradients is in ")
-    assert "finish it in 05_training.ipynb first" in message
+    assert "finish it in 05_training.ipynb and save that notebook" in message

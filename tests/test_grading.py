@@ -412,7 +412,7 @@ def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
     # each saying which earlier function to finish; 05's own functions keep theirs
     training = next(r for r in results if r.student == "alice" and r.assignment == "05_training")
     experiments = {"adding_problem_remembered", "names_beat_the_bigram", "forecast_beats_persistence"}
-    for student, said in [("erin", "notebook 03's lstm_forward, which is not written yet"),
+    for student, said in [("erin", "notebook 03's lstm_forward, which is not written and saved yet"),
                           ("frank", "notebook 01's rnn_forward, which is in ../01_rnn/01_rnn.ipynb, but that file is not there")]:
         result = next(r for r in results if r.student == student and r.assignment == "05_training")
         lost = {cell for cell, score in result.cells.items() if score != training.cells[cell]}

@@ -62,7 +62,7 @@ def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work
             assert len(error.traceback) == 1, error.traceback  # a sentence, not a traceback
             continue
         if error.ename == "EarlierWorkError":  # 06: a test that runs an earlier notebook's function (a stub here too)
-            assert "is not written yet: finish it in" in error.evalue, error.evalue
+            assert "is not written and saved yet: finish it in" in error.evalue, error.evalue
             continue
         assert error.ename == "NotImplementedError", f"{cell.source[:80]!r} fails with {error.ename}: {error.evalue}"
         # one line naming the function to write, not a traceback through rnnlab's frames
@@ -74,8 +74,9 @@ def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work
             assert len(said) <= 1 and all(first == "This cell needs" for first, _, _ in said), _printed(cell)
             # a function of this notebook, or (05) one of an earlier notebook, which is a stub in the release too
             assert not said or re.search(r"^This cell needs (\w+, which is not written yet: finish it above, then run "
-                                         r"this cell again\.|notebook \d\d's \w+, which is not written yet: finish it "
-                                         r"in \w+\.ipynb first, its tests there show what to fix)$", _printed(cell), re.M)
+                                         r"this cell again\.|notebook \d\d's \w+, which is not written and saved yet: finish "
+                                         r"it in \w+\.ipynb and save that notebook \(this one reads the saved file\); its "
+                                         r"tests there show what to fix)$", _printed(cell), re.M)
 
 def test_a_failed_check_shows_its_message_and_no_frame_of_rnnlab(tmp_path):
     """In a kernel, a failing check's output is the learner-facing text alone: no traceback through rnnlab/."""
