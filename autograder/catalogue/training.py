@@ -39,6 +39,13 @@ def _softmax(ns, x, y, mask):
     return {"loss": np.array(loss), "dx": dx}
 
 
+def _softmax_stable(ns, x, y, mask):
+    """dx first: with scores near 1000 an unshifted softmax makes the loss NaN, which says nothing about the mistake,
+    while its dx (-1 at the right class, 0 elsewhere, where np.exp overflowed) identifies it."""
+    outputs = _softmax(ns, x, y, mask)
+    return {"dx": outputs["dx"], "loss": outputs["loss"]}
+
+
 def _mse(ns, **inputs):
     loss, dpred = ns["mse_loss"](**inputs)
     return {"loss": np.array(loss), "dpred": dpred}
@@ -69,7 +76,7 @@ def _least_squares(params, batch):
 
 def _train(ns, w0, u0, targets, lr, max_norm):
     params = {"w": w0.copy(), "u": u0.copy()}
-    with np.errstate(invalid="ignore"):  # a broken adam_update's NaNs are its mistake
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaNs (t = 0, a broken adam_update) are the mistake
         losses = ns["train"](params, _least_squares, list(targets), lr=float(lr), max_norm=float(max_norm))
         return {"losses": np.asarray(losses, dtype=np.float64), "w": params["w"], "u": params["u"]}
 
@@ -214,7 +221,8 @@ CATALOGUE = Catalogue(
         Example("temporal_softmax_loss", "temporal_softmax_loss", _softmax_inputs(1.0), _softmax, seed=2,
                 revisit="Revisit section 2: the loss sums -log softmax(x)[y] over the steps where mask is True and "
                         "divides by N; dx = mask * (softmax(x) - onehot(y)) / N."),
-        Example("temporal_softmax_loss_stable", "temporal_softmax_loss", _softmax_inputs(1000.0), _softmax, seed=3,
+        Example("temporal_softmax_loss_stable", "temporal_softmax_loss", _softmax_inputs(1000.0), _softmax_stable,
+                seed=3,
                 revisit="Revisit section 2: subtract each row's maximum before np.exp, then the loss is finite "
                         "for any scores."),
         Example("mse_loss", "mse_loss", lambda rng: dict(pred=rng.normal(size=(4, 2)), y=rng.normal(size=(4, 2))),
@@ -304,6 +312,10 @@ CATALOGUE = Catalogue(
                 "    losses = []\n    for t, batch in enumerate(batches, start=1):\n"
                 "        m = {name: np.zeros_like(value) for name, value in params.items()}\n"
                 "        v = {name: np.zeros_like(value) for name, value in params.items()}\n"),
+        Mutant("train", "t starts at 0",
+                "t counts the steps 1, 2, 3, ...: at t = 0 the bias correction divides by 1 - beta1**0 = 0, and the "
+                "first update turns every parameter into NaN. Start counting at 1.",
+                "enumerate(batches, start=1)", "enumerate(batches)"),
         Mutant("train", "step count t not advanced",
                 "t counts the steps, 1, 2, 3, ...: the bias correction 1 - beta**t depends on it.",
                 "m[name], v[name], t, lr=lr)", "m[name], v[name], 1, lr=lr)"),
