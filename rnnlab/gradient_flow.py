@@ -13,8 +13,10 @@ product of per-step Jacobians
     dh_T / dh_{T-k} = J_T J_{T-1} ... J_{T-k+1},    J_t = dh_t / dh_{t-1},
 
 measured by its spectral norm (largest singular value). For the LSTM the state is
-the pair (h, c), so J_t is a 2H x 2H matrix; the cell-state block dc_T / dc_{T-k}
-is reported too. The theory it is compared with:
+the pair (h, c), so J_t is a 2H x 2H matrix; beside it, the gradient along the cell state
+alone, the path c_T <- c_{T-1} <- ... that never leaves the cell (the product of the forget
+gates, diag(f_T) ... diag(f_{T-k+1}), with no path through h or the gates). The theory it is
+compared with:
 
 - tanh, sigmoid, ReLU, linear cells, h_t = phi(x_t Wx + h_{t-1} W + b):
   ||J_t|| <= gamma * sigma_max(W) with gamma = sup phi' (1, 1/4, 1, 1), so the norm
@@ -24,7 +26,9 @@ is reported too. The theory it is compared with:
   still stretch some vector (its largest singular value is what counts).
 - LSTM: along the cell state c_t = f_t * c_{t-1} + ..., the gradient is multiplied by
   the forget gate at every step, sigmoid(b_f)**k when the gate sits at its bias,
-  a memory horizon of -1 / ln sigmoid(b_f) steps.
+  a memory horizon of -1 / ln sigmoid(b_f) steps. The whole network's gradient also
+  takes the paths through h and the gates, which the cell feeds: it can fall more
+  slowly than the cell's path alone, or even grow.
 - GRU, h_t = (1 - z_t) * n_t + z_t * h_{t-1}: the same with the update gate z_t and
   its bias b_z.
 
@@ -110,7 +114,6 @@ def _activation(cell, a):
 # Im f(x + i e) / e is f'(x) to machine precision, with no difference of nearby numbers to lose
 # digits. So the explorer holds no hand-written derivative of any cell: those are the exercises.
 COMPLEX_STEP = 1e-20
-STEPS_PER_CHUNK = 4
 
 
 def _slope(cell, pre):
@@ -149,9 +152,9 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
     if cell == "gru":
         a = inputs[..., :2 * H] + recurrent[..., :2 * H]  # the gates' pre-activations (the candidate has its own)
         r, z = _logistic(a[..., :H]), _logistic(a[..., H:])
-        pre = inputs[..., 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:]  # (..., H)
+        pre = inputs[..., 2 * H:] + _gru_reset(a[..., :H], h_prev) @ Wh[:, 2 * H:]  # (..., H)
         n = _tanh(pre)
-        return (1 - z) * n + z * h_prev, None, pre, {"r": r, "z": z, "n": n}
+        return _gru_mix(a[..., H:], pre, h_prev), None, pre, {"r": r, "z": z, "n": n}
     a = inputs + recurrent
     if cell == "lstm":
         i, f, o = _logistic(a[..., :H]), _logistic(a[..., H:2 * H]), _logistic(a[..., 3 * H:])
@@ -160,6 +163,17 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
         c = f * c_prev + i * g
         return o * _tanh(c), c, pre, {"i": i, "f": f, "g": g, "o": o}
     return _activation(cell, a), None, a, {}
+
+
+def _gru_reset(a_r, h_prev):
+    """The GRU's reset gate applied to the previous state, r * h_{t-1} with r = sigmoid(a_r), unit by unit."""
+    return _logistic(a_r) * h_prev
+
+
+def _gru_mix(a_z, pre, h_prev):
+    """The GRU's new state, (1 - z) * tanh(pre) + z * h_{t-1} with z = sigmoid(a_z), unit by unit."""
+    z = _logistic(a_z)
+    return (1 - z) * _tanh(pre) + z * h_prev
 
 
 def _initial_matrix(init, hidden_size, rng):
@@ -322,8 +336,8 @@ def step_jacobians(cell, Wh, run):
     LSTM, on c_{t-1}[i]). So by the chain rule through that matrix product, ds_t/dh_{t-1} = (ds_t/da) Wh^T,
     and one complex step per gate block, moving that block of every unit at once, gives all of ds_t/da:
     one to four batched evaluations of the step instead of H. The GRU also multiplies h_{t-1} by its
-    gates (r * h_{t-1} inside the candidate, z * h_{t-1}), so it moves each of the H units of h_{t-1}
-    in turn, all of them in one batched call.
+    gates (r * h_{t-1} inside the candidate, z * h_{t-1}): the same chain rule, through one more
+    matrix product (see _gru_step_jacobians).
 
     Inputs:
     - cell: One of CELLS
@@ -358,17 +372,34 @@ def step_jacobians(cell, Wh, run):
 
 
 def _gru_step_jacobians(Wh, run, recurrent):
-    """ds_t / dh_{t-1} of the GRU, of shape (T, H, H): every unit of h_{t-1} moved in turn (see step_jacobians)."""
+    """
+    ds_t / dh_{t-1} of the GRU, of shape (T, H, H), by the chain rule through its matrix products.
+
+    Unit i of h_t (`_gru_mix`) depends on unit i of a_z, of the candidate's pre-activation p and of
+    h_{t-1}; p = x_t Wx_n + b_n + u Wh_n, and unit j of u = r * h_{t-1} (`_gru_reset`) on unit j of a_r
+    and of h_{t-1}; a_r and a_z are h_{t-1} Wh_r and h_{t-1} Wh_z plus the input. So, with every
+    unit-by-unit derivative taken by one complex step moving that argument of all units at once,
+    J_t = diag(dh/da_z) Wh_z^T + diag(dh/dp) Wh_n^T (diag(du/dh) + diag(du/da_r) Wh_r^T) + diag(dh/dh_{t-1}).
+    """
     T, H = run["h"].shape
-    directions = 1j * COMPLEX_STEP * np.eye(H)  # (H, H): row j moves h_{t-1}[j]
-    by_h = np.empty((T, H, H))
-    for start in range(0, T, STEPS_PER_CHUNK):  # a few steps at a time: the temporaries stay in the CPU cache
-        steps = slice(start, start + STEPS_PER_CHUNK)
-        h_prev = run["h_prev"][steps, None, :] + directions  # (chunk, H, H): [t, direction, unit]
-        # row j of Wh is what a change of h_{t-1}[j] adds to the gates' pre-activations
-        moved_recurrent = recurrent[steps, None, :2 * H] + 1j * COMPLEX_STEP * Wh[:, :2 * H]  # (chunk, H, 2H)
-        h, _, _, _ = _step("gru", run["inputs"][steps, None, :], h_prev, moved_recurrent, Wh)
-        by_h[steps] = np.imag(h).transpose(0, 2, 1) / COMPLEX_STEP
+    step = 1j * COMPLEX_STEP
+    a_r, a_z = run["inputs"][:, :H] + recurrent[:, :H], run["inputs"][:, H:2 * H] + recurrent[:, H:2 * H]  # (T, H)
+    pre, h_prev = run["pre"], run["h_prev"]
+
+    def slope(function, *arguments, moved):
+        # d function / d arguments[moved], unit by unit
+        arguments = list(arguments)
+        arguments[moved] = arguments[moved] + step
+        return np.imag(function(*arguments)) / COMPLEX_STEP  # (T, H)
+
+    by_update, by_candidate, by_state = (slope(_gru_mix, a_z, pre, h_prev, moved=m) for m in range(3))
+    reset_by_state, reset_by_gate = (slope(_gru_reset, a_r, h_prev, moved=m) for m in (1, 0))
+    Wh_r_T, Wh_z_T, Wh_n_T = (Wh[:, g * H:(g + 1) * H].T for g in range(3))  # (H, H) each
+    # Wh_n^T diag(du/dh) + Wh_n^T diag(du/da_r) Wh_r^T: how u's change moves p, per step
+    candidate_by_h = Wh_n_T * reset_by_state[:, None, :] + (Wh_n_T * reset_by_gate[:, None, :]) @ Wh_r_T  # (T, H, H)
+    by_h = by_candidate[:, :, None] * candidate_by_h + by_update[:, :, None] * Wh_z_T  # (T, H, H)
+    units = np.arange(H)
+    by_h[:, units, units] += by_state
     return by_h
 
 
@@ -394,9 +425,8 @@ def log_norms_through_time(jacobians, steps):
     Inputs:
     - jacobians: StepJacobians of T steps
     - steps: Increasing k in 0 .. T, of shape (K,)
-    Returns a tuple of:
+    Returns:
     - log_norms: Natural log of the state's norm, of shape (K,) (-inf where the product is exactly 0)
-    - log_cell_norms: For the LSTM, ln || dc_T / dc_{T-k} ||_2, of shape (K,); else None
     """
     by_h, by_c = jacobians
     T, S, H = by_h.shape
@@ -432,8 +462,26 @@ def log_norms_through_time(jacobians, steps):
         with np.errstate(divide="ignore"):
             return 0.5 * np.log(np.maximum(largest, 0.0)) + log_scales
 
-    log_cell_norms = log_spectral_norms(products[:, H:, H:]) if by_c is not None else None
-    return log_spectral_norms(products), log_cell_norms
+    return log_spectral_norms(products)
+
+
+def log_cell_path_norms(forget_gates, steps):
+    """
+    ln of the gradient's norm along the LSTM's cell state alone, ln || diag(f_T) ... diag(f_{T-k+1}) ||_2:
+    the path c_T <- c_{T-1} <- ... <- c_{T-k} that never leaves the cell (dc_t / dc_{t-1} = diag(f_t) when
+    h_{t-1} is held fixed). A product of diagonal matrices is diagonal; its spectral norm is its largest
+    entry, the product of one unit's forget gates.
+
+    Inputs:
+    - forget_gates: f_t at every step, of shape (T, H)
+    - steps: Increasing k in 0 .. T, of shape (K,)
+    Returns:
+    - log_norms: Of shape (K,); 0 at k = 0
+    """
+    with np.errstate(divide="ignore"):
+        log_gates = np.log(forget_gates[::-1])  # (T, H), the last step first
+    log_products = np.concatenate([np.zeros((1, forget_gates.shape[1])), np.cumsum(log_gates, axis=0)])  # (T + 1, H)
+    return np.max(log_products[np.asarray(steps)], axis=1)
 
 
 def compute(settings):
@@ -447,7 +495,8 @@ def compute(settings):
       - "k": steps back from the last state at which norms are computed, of shape (K,)
       - "norms", "log_norms": ||dh_T / dh_{T-k}||_2 (spectral norm; for the LSTM of the
         (h, c) state) and its natural log, of shape (K,)
-      - "cell_norms", "log_cell_norms": LSTM only, ||dc_T / dc_{T-k}||_2; else None
+      - "cell_path_norms", "log_cell_path_norms": LSTM only, the norm along the cell state alone,
+        ||diag(f_T) ... diag(f_{T-k+1})||_2 (see log_cell_path_norms); else None
       - "envelope", "log_envelope": the theory, rate**k, of shape (K,)
       - "rate": gamma * sigma_max(W) for the plain cells, sigmoid(gate bias) for GRU and LSTM
       - "horizon": -1 / ln(rate) steps (inf when rate >= 1)
@@ -465,7 +514,8 @@ def compute(settings):
     trace = run(cell, Wh, bias, drive)
     jacobians = step_jacobians(cell, Wh, trace)
     steps = sampled_steps(T, state_size=jacobians.by_h.shape[1])
-    log_norms, log_cell_norms = log_norms_through_time(jacobians, steps)
+    log_norms = log_norms_through_time(jacobians, steps)
+    log_cell_path = log_cell_path_norms(trace["f"], steps) if cell == "lstm" else None
     gamma = GAMMA[cell]
     sigma_max = settings["gain"] * float(unit_sigma_max)
     if cell in MEMORY_GATE_BLOCK:
@@ -482,8 +532,8 @@ def compute(settings):
             "k": steps,
             "norms": np.exp(log_norms),
             "log_norms": log_norms,
-            "cell_norms": None if log_cell_norms is None else np.exp(log_cell_norms),
-            "log_cell_norms": log_cell_norms,
+            "cell_path_norms": None if log_cell_path is None else np.exp(log_cell_path),
+            "log_cell_path_norms": log_cell_path,
             "envelope": np.exp(log_envelope),
             "log_envelope": log_envelope,
             "rate": rate,

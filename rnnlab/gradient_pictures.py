@@ -184,7 +184,7 @@ class Pictures:
             ax.set_title(rf"gradient $\|\partial {state}_T / \partial {state}_{{T-k}}\|_2$ (spectral norm)")
             entries = [(self.norm_line, "network")]
             if variant == "lstm":
-                entries.append((self.cell_line, r"cell state alone $\|\partial c_T / \partial c_{T-k}\|_2$"))
+                entries.append((self.cell_line, r"cell state alone $\|\mathrm{diag}(f_T \cdots f_{T-k+1})\|_2$"))
             bias = {"lstm": "b_f", "gru": "b_z"}.get(variant)
             theory = rf"theory $\sigma({bias})^k$" if bias else r"bound $(\gamma\,\sigma_{max})^k$"
             entries.append((self.envelope_line, theory))
@@ -240,7 +240,7 @@ class Pictures:
                                       self.gate_bars.get_data().values.max()), NICE_FRACTIONS)
         steps, units = _snap_up(T, NICE_STEPS), _snap_up(H, NICE_UNITS)
         return {
-            "norms": ((0, steps), _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_norms"])),
+            "norms": ((0, steps), _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])),
             "eigenvalues": ((-radius, radius), (-radius, radius)),
             "derivatives": ((0, 1), (0, fraction)),
             "states": ((0.5, steps + 0.5), (0.5, units + 0.5), _colour_limits(settings["cell"], data["states"])),
@@ -295,12 +295,12 @@ class Pictures:
         k = data["k"]
 
         # Norms against k; exactly zero norms (log = -inf) are drawn on the bottom edge.
-        bottom, top = _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_norms"])
+        bottom, top = _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])
         self.norm_line.set_data(k, np.maximum(data["log_norms"] / log10, bottom))
         self.envelope_line.set_data(k, np.maximum(data["log_envelope"] / log10, bottom))
-        self.cell_line.set_visible(data["log_cell_norms"] is not None)
-        if data["log_cell_norms"] is not None:
-            self.cell_line.set_data(k, np.maximum(data["log_cell_norms"] / log10, bottom))
+        self.cell_line.set_visible(data["log_cell_path_norms"] is not None)
+        if data["log_cell_path_norms"] is not None:
+            self.cell_line.set_data(k, np.maximum(data["log_cell_path_norms"] / log10, bottom))
         self.horizon_line.set_visible(bool(data["horizon"] <= T))
         self.horizon_line.set_xdata([min(data["horizon"], T)] * 2)
 

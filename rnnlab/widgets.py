@@ -278,14 +278,28 @@ def _summary(data, seconds):
                      f"&sigma;({settings['gate_bias']:.1f}) = {data['rate']:.4g} per step: "
                      f"horizon &minus;1/ln &sigma;({bias}) = {data['horizon']:.3g} steps.")
         if cell == "lstm":
-            cell_end = data["log_cell_norms"][-1] / np.log(10)
-            measured += f" (cell state alone: 10<sup>{cell_end:.1f}</sup>)" if np.isfinite(cell_end) else ""
+            cell_end = data["log_cell_path_norms"][-1] / np.log(10)
+            measured += (f" (along the cell state alone, the product of the forget gates: 10<sup>{cell_end:.1f}</sup>)"
+                         if np.isfinite(cell_end) else "")
     else:
-        verdict = ("below 1, so the gradient must vanish (Pascanu et al. 2013)" if data["rate"] < 1 else
-                   "not below 1, so the bound allows growth: whether it vanishes depends on &phi;'(a)")
         parts.append(f"Theory: &gamma; = sup &phi;' = {data['gamma']:.3g}, "
-                     f"||J<sub>t</sub>|| &le; &gamma;&sigma;<sub>max</sub> = {data['rate']:.3g}, {verdict}.")
+                     f"||J<sub>t</sub>|| &le; &gamma;&sigma;<sub>max</sub> = {data['rate']:#.3g}, "
+                     f"{_bound_verdict(data['rate'])}.")
     saturated = float(np.mean(data["derivatives"] < 0.1 * data["gamma"]))
     parts.append(f"Measured: {measured}; {saturated:.0%} of &phi;'(a) are below &gamma;/10. "
                  f"Updated in {1000 * seconds:.0f} ms.")
     return "<p style='line-height: 1.4; max-width: 800px'>" + " ".join(parts) + "</p>"
+
+
+def _bound_verdict(rate):
+    """
+    What Pascanu's bound ||J_t|| <= rate says. The summary prints the rate with three significant digits,
+    and the verdict reads the printed number: a rate that prints as 1.00 (0.9995 .. 1.005; gain 1 by
+    singular value is 0.9999999999999998 in floating point) is about 1, neither below nor above.
+    """
+    if float(f"{rate:#.3g}") == 1.0:
+        return ("about 1, so the bound lets the gradient neither grow nor vanish much: whether it vanishes "
+                "depends on &phi;'(a)")
+    if rate < 1:
+        return "below 1, so the gradient must vanish (Pascanu et al. 2013)"
+    return "above 1, so the bound allows growth: whether it vanishes depends on &phi;'(a)"

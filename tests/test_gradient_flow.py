@@ -77,16 +77,37 @@ def test_norms_match_finite_differences_of_the_network(cell):
     assert data["norms"].max() > 10 * data["norms"][data["norms"] > 0].min(), "the check needs norms that change with k"
 
 
-def test_lstm_cell_norms_are_the_cell_state_block_of_finite_differences():
-    config = small_network("lstm")
+def test_lstm_cell_path_is_the_product_of_the_forget_gates_the_sequence_met():
+    """The curve "cell state alone" is the highway c_T <- ... <- c_{T-k} only: ||diag(f_T) ... diag(f_{T-k+1})||_2,
+    never above 1, while the whole (h, c) gradient of the same network grows (forget bias 5; the c -> c block of
+    the full product, which once carried this label, grows with it)."""
+    config = settings(cell="lstm", hidden_size=16, T=120, gain=0.5, gate_bias=5.0, seed=3)
     Wh, bias, drive = gradient_flow.network(**config)
-    run = gradient_flow.run("lstm", Wh, bias, drive)
+    forget_gates = gradient_flow.run("lstm", Wh, bias, drive)["f"]  # (T, H)
     data = gradient_flow.compute(config)
-    H, T = config["hidden_size"], config["T"]
-    for k in range(1, T + 1):
-        numeric = numerical_jacobian(lambda s: final_state("lstm", Wh, bias, drive[T - k:], s),
-                                     start_state(run, "lstm", T - k))
-        np.testing.assert_allclose(data["cell_norms"][k], np.linalg.norm(numeric[H:, H:], 2), rtol=1e-6)
+    T = config["T"]
+    expected = [np.linalg.norm(np.diag(np.prod(forget_gates[T - k:], axis=0)), 2) for k in data["k"]]
+    np.testing.assert_allclose(data["cell_path_norms"], expected, rtol=1e-10)
+    assert np.all(np.diff(data["cell_path_norms"]) <= 0) and data["cell_path_norms"][0] == 1.0
+    assert data["norms"][-1] > 1 > data["cell_path_norms"][-1]
+
+
+def test_lstm_cell_path_with_a_constant_forget_gate_is_f_to_the_k():
+    """Forget gate held at sigmoid(b_f) (its weights and inputs zero) while every other path is live: the cell
+    path is exactly sigmoid(b_f)**k, and the whole network's gradient is not."""
+    config = settings(cell="lstm", hidden_size=8, T=60, gain=1.5, input_scale=1.0, gate_bias=2.0, seed=1)
+    Wh, bias, drive = gradient_flow.network(**config)
+    H = config["hidden_size"]
+    Wh, drive = Wh.copy(), drive.copy()
+    Wh[:, H:2 * H] = 0.0  # the forget gate's block (order i, f, g, o)
+    drive[:, H:2 * H] = 0.0
+    run = gradient_flow.run("lstm", Wh, bias, drive)
+    forget = logistic(2.0)
+    np.testing.assert_array_equal(run["f"], forget)
+    steps = np.arange(config["T"] + 1)
+    np.testing.assert_allclose(gradient_flow.log_cell_path_norms(run["f"], steps), steps * np.log(forget), rtol=1e-12)
+    log_norms = gradient_flow.log_norms_through_time(gradient_flow.step_jacobians("lstm", Wh, run), steps)
+    assert np.max(np.abs(log_norms - steps * np.log(forget))) > 1.0  # the other paths count in the whole gradient
 
 
 def test_norms_are_spectral_norms_of_matrix_products_not_eigenvalues():
@@ -94,7 +115,7 @@ def test_norms_are_spectral_norms_of_matrix_products_not_eigenvalues():
     W = np.array([[0.5, 3.0], [0.0, 0.5]])
     T = 6
     jacobians = StepJacobians(np.broadcast_to(W.T, (T, 2, 2)), None)  # row-vector convention: J = W^T
-    log_norms, _ = gradient_flow.log_norms_through_time(jacobians, np.arange(T + 1))
+    log_norms = gradient_flow.log_norms_through_time(jacobians, np.arange(T + 1))
     expected = [np.linalg.norm(np.linalg.matrix_power(W.T, k), 2) for k in range(T + 1)]
     np.testing.assert_allclose(np.exp(log_norms), expected, rtol=1e-12)
     assert np.exp(log_norms[1]) > 3 and np.max(np.abs(np.linalg.eigvals(W))) == 0.5
@@ -105,7 +126,7 @@ def test_norms_survive_products_beyond_the_range_of_float64():
     T = 400
     for rate in (0.1, 10.0):
         jacobians = StepJacobians(np.broadcast_to(rate * np.eye(3), (T, 3, 3)), None)
-        log_norms, _ = gradient_flow.log_norms_through_time(jacobians, np.array([0, 200, 400]))
+        log_norms = gradient_flow.log_norms_through_time(jacobians, np.array([0, 200, 400]))
         np.testing.assert_allclose(log_norms, np.array([0, 200, 400]) * np.log(rate), rtol=1e-12)
 
 
@@ -127,7 +148,7 @@ def test_lstm_with_zero_weights_keeps_sigmoid_of_the_forget_bias_per_step(forget
                                           hidden_size=8, T=50))
     forget = logistic(forget_bias)
     k = data["k"]
-    np.testing.assert_allclose(data["cell_norms"], forget ** k, rtol=1e-12)
+    np.testing.assert_allclose(data["cell_path_norms"], forget ** k, rtol=1e-12)
     np.testing.assert_allclose(data["envelope"], forget ** k, rtol=1e-12)
     # The whole (h, c) state: dh_T / dc_{T-k} = 0.5 * forget**k beside dc_T / dc_{T-k} = forget**k.
     np.testing.assert_allclose(data["norms"][1:], forget ** k[1:] * np.sqrt(1.25), rtol=1e-12)

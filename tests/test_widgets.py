@@ -19,6 +19,7 @@ from conftest import REPO, read_notebook  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from rnnlab.gradient_flow import compute  # noqa: E402
 from rnnlab.widgets import DEFAULTS, PRESETS, Explorer  # noqa: E402
 
 APP = REPO / "apps" / "explorer.ipynb"
@@ -50,7 +51,22 @@ def test_presets_behave_as_named(explorer):
     bias_1, bias_5 = seen["LSTM with forget bias 1"], seen["LSTM with forget bias 5"]
     forget = 1 / (1 + np.exp(-1.0))  # sigmoid(b_f), b_f = 1
     assert bias_1["horizon"] == pytest.approx(-1 / np.log(forget)) and bias_1["norms"][-1] < 1e-10
-    assert bias_5["horizon"] > 140 and bias_5["norms"][-1] > 1e-2 and bias_5["cell_norms"][-1] > 1e-2
+    assert bias_5["horizon"] > 140 and bias_5["norms"][-1] > 1e-2 and bias_5["cell_path_norms"][-1] > 1e-2
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lstm_presets_show_what_notebook_02s_written_answer_says(seed):
+    """The model answer to 02's written question 2 quotes these numbers for seeds 0 to 4 (k = 77 and k = 200)."""
+    bias_1 = compute({**DEFAULTS, **PRESETS["LSTM with forget bias 1"], "seed": seed})
+    bias_5 = compute({**DEFAULTS, **PRESETS["LSTM with forget bias 5"], "seed": seed})
+    at_77 = list(bias_1["k"]).index(77)
+    # bias 1: the cell path falls like sigmoid(1)**k, a little faster; the whole gradient almost as fast
+    assert 1e-13 < bias_1["cell_path_norms"][at_77] < 1e-9
+    assert 1e-33 < bias_1["cell_path_norms"][-1] < 1e-29 and bias_1["cell_path_norms"][-1] < bias_1["envelope"][-1]
+    assert 1e-25 < bias_1["norms"][-1] < 1e-22
+    # bias 5: the cell path close to sigmoid(5)**200 = 0.26, the whole gradient grows
+    assert np.all(bias_5["cell_path_norms"] <= 1) and 0.18 < bias_5["cell_path_norms"][-1] < 0.28
+    assert 15 < bias_5["norms"][-1] < 70 and np.all(np.diff(bias_5["norms"][3:]) > 0)
 
 
 # The widget: set controls from Python, check what was computed and drawn ----------------------
@@ -74,7 +90,7 @@ def test_forget_bias_slider_lengthens_the_lstm_horizon(explorer):
     long = explorer.data
     assert long["settings"]["gate_bias"] == 5.0
     assert short["horizon"] == pytest.approx(3.19, abs=0.01) and long["horizon"] == pytest.approx(148.9, abs=0.1)
-    assert long["cell_norms"][-1] > 1e6 * short["cell_norms"][-1]
+    assert long["cell_path_norms"][-1] > 1e6 * short["cell_path_norms"][-1]
     assert np.mean(long["gates"]) > 0.95 > 0.8 > np.mean(short["gates"])
 
 
@@ -163,7 +179,7 @@ def test_the_picture_draws_the_computed_data(explorer):
     explorer.set(cell="lstm", hidden_size=12, T=90, gate_bias=2.0)
     data, pictures = explorer.data, explorer.pictures
     np.testing.assert_allclose(pictures.norm_line.get_ydata(), data["log_norms"] / np.log(10))
-    np.testing.assert_allclose(pictures.cell_line.get_ydata(), data["log_cell_norms"] / np.log(10))
+    np.testing.assert_allclose(pictures.cell_line.get_ydata(), data["log_cell_path_norms"] / np.log(10))
     np.testing.assert_allclose(pictures.envelope_line.get_ydata(), data["log_envelope"] / np.log(10))
     np.testing.assert_array_equal(pictures.norm_line.get_xdata(), data["k"])
     np.testing.assert_allclose(pictures.eigenvalue_points.get_offsets(),
@@ -201,6 +217,19 @@ def test_summary_states_the_norm_and_the_normalisation(explorer):
     assert "spectral radius of each recurrent block" in explorer.summary.value
     explorer.set(cell="lstm", gate_bias=5.0)
     assert "horizon" in explorer.summary.value and "149 steps" in explorer.summary.value
+    assert "cell state alone" in explorer.summary.value
+
+
+def test_summary_calls_a_bound_that_prints_as_one_about_one(explorer):
+    """Gain 1 by singular value gives gamma sigma_max = 0.9999999999999998: neither "below 1" nor "must vanish"."""
+    explorer.set(cell="tanh", gain_by="singular value", gain=1.0)
+    assert explorer.data["rate"] != 1.0  # rounding: the case this test is about
+    summary = explorer.summary.value
+    assert "= 1.00, about 1" in summary and "below 1" not in summary and "must vanish" not in summary
+    explorer.set(gain=0.95)
+    assert "= 0.950, below 1, so the gradient must vanish" in explorer.summary.value
+    explorer.set(gain=1.05)
+    assert "= 1.05, above 1, so the bound allows growth" in explorer.summary.value
 
 
 # Answer-free, and shown once in a real kernel -------------------------------------------------
