@@ -1,5 +1,6 @@
 """environment.yml (conda) and pyproject.toml (pip) must describe the same dependencies."""
 
+import os
 import re
 import tomllib
 
@@ -68,3 +69,42 @@ def test_sync_check_notices_a_changed_bound_and_a_missing_package():
     assert changed != pip_deps and changed["numpy"] == ">=2.0"
     missing, _ = _conda("\n".join(line for line in text.splitlines() if "nbgrader" not in line))
     assert "nbgrader" not in missing and "nbgrader" in pip_deps
+
+
+BLAS_THREADS = ("import numpy, threadpoolctl\n"
+                "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))\n")
+
+
+def test_importing_rnnlab_leaves_numpy_one_blas_thread():
+    """The course's matrices are small: several BLAS threads made 05's LSTM up to 15 times slower than one."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", "import numpy\nimport rnnlab\n" + BLAS_THREADS], capture_output=True,
+                         text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": ""}, check=True)
+    assert run.stdout.split() == ["1"], run.stderr
+
+
+def test_the_graders_kernels_have_one_blas_thread_without_importing_rnnlab(tmp_path):
+    """A sandboxed grading kernel gets OPENBLAS_NUM_THREADS=1 (and OMP, MKL) from its environment."""
+    import asyncio
+
+    from autograder.sandbox import SandboxedKernelManager
+
+    async def printed():
+        manager = SandboxedKernelManager(kernel_name="python3")
+        await manager.start_kernel(cwd=str(tmp_path))
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            outputs = []
+            reply = await client.execute_interactive(BLAS_THREADS, timeout=60,
+                                                     output_hook=lambda message: outputs.append(message["content"]))
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return "".join(content.get("text", "") for content in outputs)
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    assert asyncio.run(printed()).split() == ["1"]

@@ -230,3 +230,18 @@ def test_the_outcome_rechecks_judge_predictions_not_the_kernels_word():
     right = y_check[inputs["rows"].astype(int)]
     assert training._forecast_judge(inputs, {"lstm": right, "gru": right}) == ""
 
+
+
+def test_train_counting_from_0_is_told_where_it_went_nan_and_why_not_m_and_v_swapped():
+    """t = 0 makes NaN from the second step on, as adam_update with m and v swapped does: NaNs in the same places
+    identify neither, so train's test says at which step the losses went non-finite and what usually causes it."""
+    from notebook_cells import run_cells
+
+    from autograder.catalogue.training import CATALOGUE
+
+    by_name = {mistake.name: mistake for mistake in CATALOGUE.mistakes}
+    told = run_cells(SOLUTIONS / CATALOGUE.notebook, by_name["t starts at 0"])["train_example"]
+    assert "The loss of step 2" in told and "t starts at 0" in told and "1 - beta1**0 = 0" in told, told
+    assert "m and v swapped" not in told and "known mistake" not in told, told
+    swapped = run_cells(SOLUTIONS / CATALOGUE.notebook, by_name["m and v swapped"])["train_example"]
+    assert "Fix adam_update first" in swapped and "t starts at 0" not in swapped, swapped
