@@ -87,10 +87,19 @@ def eval_numerical_gradient_array(f, x, df, h=DEFAULT_H):
     return grad
 
 
-def _split_outputs(result):
+class WrongReturn(TypeError, ValueError):
+    """A forward or backward pass returned other values than the check needs (``function`` names which one)."""
+
+    def __init__(self, function, message):
+        super().__init__(f"{getattr(function, '__name__', 'the function')} {message}")
+        self.function = function
+
+
+def _split_outputs(result, forward=None):
     """Split ``forward(...)``'s result ``(out1, ..., cache)`` into outputs and cache."""
     if not isinstance(result, tuple) or len(result) < 2:
-        raise TypeError("forward must return a tuple (out, ..., cache)")
+        got = "None" if result is None else (f"{len(result)} value" if isinstance(result, tuple) else "one value")
+        raise WrongReturn(forward, f"should return its output(s) and a cache, (out, ..., cache), but it returned {got}")
     return list(result[:-1]), result[-1]
 
 
@@ -122,18 +131,19 @@ def compare_gradients(forward, backward, inputs, seed=0, h=DEFAULT_H):
     - pairs: Dict of name -> :class:`GradientPair` (backward's d<name> and finite differences)
     """
     inputs = {name: np.array(value, dtype=np.float64) for name, value in inputs.items()}
-    outputs, cache = _split_outputs(forward(**inputs))
+    outputs, cache = _split_outputs(forward(**inputs), forward)
     rng = np.random.default_rng(seed)
     douts = [rng.standard_normal(np.shape(out)) for out in outputs]
     grads = backward(*douts, cache)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(inputs):
-        raise ValueError(f"backward returned {len(grads)} gradients for {len(inputs)} inputs ({', '.join(inputs)})")
+        raise WrongReturn(backward, f"should return {len(inputs)} gradients, "
+                                    f"({', '.join('d' + name for name in inputs)}), but it returned {len(grads)}")
 
     def scalar(name):
         def f(value):
-            outs, _ = _split_outputs(forward(**{**inputs, name: value}))
+            outs, _ = _split_outputs(forward(**{**inputs, name: value}), forward)
             return sum(np.sum(out * dout) for out, dout in zip(outs, douts))
 
         return f

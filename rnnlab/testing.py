@@ -339,7 +339,7 @@ def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
     errors is printed either way.
     """
     __tracebackhide__ = True
-    from rnnlab.gradcheck import compare_gradients, gradient_errors, gradient_table
+    from rnnlab.gradcheck import WrongReturn, compare_gradients, gradient_errors, gradient_table
 
     _record(backward.__name__, False)
     try:
@@ -347,6 +347,8 @@ def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
     except NotImplementedError:
         del _passed[backward.__name__]  # not written yet is not wrong: a picture that uses it says so itself
         raise
+    except WrongReturn as error:
+        _fail(f"{error} (the gradient check calls {forward.__name__} and {backward.__name__}).")
     print(gradient_table(pairs, threshold))
     errors = gradient_errors(pairs)
     wrong = {name: error for name, error in errors.items() if not error < threshold}

@@ -211,7 +211,8 @@ def test_check_gradients_rejects_wrong_number_of_gradients(affine_inputs):
     def backward_without_db(dout, cache):
         return affine_backward(dout, cache)[:2]
 
-    with pytest.raises(ValueError, match=r"backward returned 2 gradients for 3 inputs \(x, w, b\)"):
+    with pytest.raises(ValueError, match=r"backward_without_db should return 3 gradients, \(dx, dw, db\), but it "
+                                         r"returned 2"):
         check_gradients(affine_forward, backward_without_db, affine_inputs, verbose=False)
 
 
@@ -228,8 +229,12 @@ def test_check_gradients_accepts_single_gradient_not_in_tuple():
 
 
 def test_check_gradients_rejects_forward_without_cache(affine_inputs):
-    with pytest.raises(TypeError, match="forward must return a tuple"):
-        check_gradients(lambda x, w, b: x @ w + b, affine_backward, affine_inputs, verbose=False)
+    def forward_without_cache(x, w, b):
+        return x @ w + b
+
+    with pytest.raises(TypeError, match=r"forward_without_cache should return its output\(s\) and a cache, "
+                                        r"\(out, ..., cache\), but it returned one value"):
+        check_gradients(forward_without_cache, affine_backward, affine_inputs, verbose=False)
 
 
 def test_gradient_error_is_not_inflated_by_an_entry_near_zero():

@@ -158,7 +158,8 @@ def _assert_same_reference(stored, computed, where="", rounding_growth=1.0):
         assert len(stored) == len(computed), f"{where}: {len(stored)} entries stored, {len(computed)} computed"
         for i, (a, b) in enumerate(zip(stored, computed)):
             _assert_same_reference(a, b, f"{where}[{i}]", rounding_growth)
-    elif isinstance(computed, str):
+    elif isinstance(computed, str) or (isinstance(computed, list) and all(isinstance(c, str) for c in computed)
+                                       and computed):
         assert stored == computed, f"{where}: {stored!r} != {computed!r}"
     else:
         assert np.allclose(stored, computed, rtol=1e-12 * rounding_growth, atol=1e-14 * rounding_growth,

@@ -488,3 +488,24 @@ def test_an_unwritten_function_is_named_in_one_line():
     with pytest.raises(NotImplementedError) as info:
         namespace["lstm_step_forward"]()
     assert not_written_message(info.value).startswith("lstm_gates is not written yet: replace the two lines")
+
+
+def test_a_gradient_check_says_in_one_line_which_function_returned_what():
+    def rnn_step_forward(x):
+        return np.tanh(x)  # forgot the cache
+
+    def rnn_step_backward(dnext_h, cache):
+        return dnext_h
+
+    with pytest.raises(CheckFailed, match=r"^rnn_step_forward should return its output\(s\) and a cache, "
+                                          r"\(out, ..., cache\), but it returned one value"):
+        check_gradients_match(rnn_step_forward, rnn_step_backward, {"x": np.zeros((2, 3))})
+
+    def affine_forward(x, W):
+        return x @ W, (x, W)
+
+    def affine_backward(dout, cache):
+        return dout @ cache[1].T  # forgot dW
+
+    with pytest.raises(CheckFailed, match=r"affine_backward should return 2 gradients, \(dx, dW\), but it returned 1"):
+        check_gradients_match(affine_forward, affine_backward, {"x": np.ones((2, 3)), "W": np.ones((3, 2))})
