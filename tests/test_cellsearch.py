@@ -8,10 +8,14 @@ import functools
 import numpy as np
 import pytest
 import torch
-from conftest import SOLUTIONS
+from conftest import SOLUTIONS, read_notebook, source
+from notebook_cells import run_cells
 
-from autograder.examples import solution_namespace
+from autograder.examples import Mutant, solution_namespace
 from rnnlab.gradcheck import compare_gradients, gradient_errors
+
+
+NOTEBOOK = SOLUTIONS / "06_cell_search" / "06_cell_search.ipynb"
 
 
 @functools.cache
@@ -96,11 +100,48 @@ def test_graph_gradients_equal_finite_differences(which):
         assert max(errors.values()) < 1e-7, (cell, errors)
 
 
-def test_a_cell_without_c_carries_c_unchanged_and_h_output_may_be_a_leaf():
+def test_a_cell_without_c_carries_c_unchanged_and_a_leaf_output_runs_but_is_not_a_valid_cell():
     cell = {"nodes": [("tanh", (0, 1))], "h": 1, "c": None}  # h' = h: the node is unused
     x, h0 = np.ones((2, 3, 2)), np.arange(6.0).reshape(2, 3)
     h, _ = ns()["cell_forward"](cell, ns()["init_cell_params"](cell, 2, 3, np.random.default_rng(0)), x, h0)
     np.testing.assert_array_equal(h[:, -1], h0)
+    assert "not a node" in ns()["cell_errors"](cell)[0]
+
+
+def test_a_cell_without_a_node_is_invalid():
+    """A removal used to leave {"nodes": [], "h": 1}, which cell_errors accepted and the next mutate crashed on."""
+    for cell in ({"nodes": [], "h": 1, "c": None}, {"nodes": [], "h": 0, "c": None}):
+        assert ns()["cell_errors"](cell), cell
+    assert ns()["cell_errors"](ns()["simplify"]({"nodes": [("tanh", (0, 1))], "h": 1, "c": None}))
+
+
+ONE_AND_TWO_NODE_PARENTS = [{"nodes": [("tanh", (0, 1))], "h": 3, "c": None}, {"nodes": [("relu", (1,))], "h": 3, "c": None},
+                            {"nodes": [("linear", (0,))], "h": 3, "c": None},
+                            {"nodes": [("sigmoid", (0, 1)), ("mul", (1, 3))], "h": 4, "c": None},
+                            {"nodes": [("tanh", (0, 1)), ("squash", (3,))], "h": 4, "c": None},
+                            {"nodes": [("tanh", (0, 1)), ("add", (1, 3))], "h": 4, "c": None}]
+
+
+def test_mutate_on_one_and_two_node_parents_always_gives_a_valid_new_cell():
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        for parent in ONE_AND_TWO_NODE_PARENTS:
+            for _ in range(25):
+                child = ns()["mutate"](parent, rng)
+                assert ns()["cell_errors"](child) == [], (parent, child)
+                assert ns()["cell_key"](child) != ns()["cell_key"](parent)
+
+
+def test_next_generation_chained_over_many_generations_only_makes_valid_cells():
+    def made_up(cell):
+        return 1.0 / (1 + sum(op == "mul" for op, _ in cell["nodes"])) + 0.01 * len(cell["nodes"])
+
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        population = [ns()["random_cell"](rng, int(rng.integers(1, 3))) for _ in range(8)]
+        for _ in range(15):
+            population = ns()["next_generation"](population, [made_up(cell) for cell in population], rng)
+            assert all(ns()["cell_errors"](cell) == [] for cell in population)
 
 
 def test_cell_errors_names_cycles_dangling_inputs_and_arity():
@@ -190,3 +231,95 @@ def test_memory_paths_names_the_gates_and_additive_paths_of_the_designed_cells()
     assert paths(ns()["RNN_CELL"]) == ["no gate and no additive path"]
     gru = " ".join(paths(ns()["GRU_CELL"]))
     assert "gate" in gru and "additive path" in gru
+
+
+def test_memory_paths_sees_no_additive_path_where_h_cancels_out():
+    """h' = h + (1 - (h + n3)) = 1 - n3: a sum that h reaches, but h' does not depend on h that way."""
+    def additive(cell):
+        return any(line.startswith("an additive path") for line in ns()["memory_paths"](cell))
+
+    cancels = {"nodes": [("tanh", (0, 1)), ("add", (1, 3)), ("one_minus", (4,)), ("add", (1, 5))], "h": 6, "c": None}
+    assert not additive(cancels), ns()["memory_paths"](cancels)
+    flipped = {"nodes": [("tanh", (0, 1)), ("add", (1, 3)), ("one_minus", (4,)), ("add", (3, 5))], "h": 6, "c": None}
+    assert additive(flipped)  # 1 - (h + n3) + n3 = 1 - h: h' still changes with h, with no weight on the way
+    assert additive({"nodes": [("tanh", (0, 1)), ("add", (1, 3))], "h": 4, "c": None})
+    assert additive({"nodes": [("tanh", (0, 1)), ("add", (1, 3)), ("mul", (1, 4)), ("add", (1, 5))], "h": 6, "c": None})
+
+
+@pytest.mark.parametrize("name", ["GRU", "LSTM"])
+def test_no_arrow_of_the_designed_cells_passes_through_another_node(name):
+    """The notebook's picture of the three cells: every arrow stays out of the boxes of the nodes it does not join."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1, 2, 2.4]})
+    for ax, (cell_name, cell) in zip(axes, ns()["CELLS"].items()):
+        ns()["draw_cell"](cell, ax, cell_name)
+    plt.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = axes[list(ns()["CELLS"]).index(name)]
+    nodes = [(tuple(t.get_position()), t.get_bbox_patch().get_window_extent(renderer)) for t in ax.texts
+             if getattr(t, "arrow_patch", None) is None and t.get_bbox_patch() is not None]
+    crossing = []
+    for arrow in [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]:
+        path = arrow.arrow_patch.get_transform().transform_path(arrow.arrow_patch.get_path())
+        corners = np.concatenate(path.to_polygons(closed_only=False))
+        points = np.concatenate([np.linspace(a, b, 30) for a, b in zip(corners[:-1], corners[1:])])
+        crossing += [(arrow.xyann, arrow.xy, where) for where, box in nodes if where not in (tuple(arrow.xy), tuple(arrow.xyann))
+                     and np.any((box.x0 < points[:, 0]) & (points[:, 0] < box.x1) & (box.y0 < points[:, 1]) & (points[:, 1] < box.y1))]
+    plt.close(fig)
+    assert not crossing, f"arrows (from, to) through the node at: {crossing}"
+
+
+def test_op_backwards_worked_example_gives_mul_three_inputs():
+    import json
+
+    expected = json.loads((SOLUTIONS / "06_cell_search" / "reference.json").read_text())["op_backward"]["expected"]
+    assert expected["mul_count"] == 3 and "mul_d2" in expected and "add_d2" in expected
+
+
+def _mutated(function, old, new):
+    return Mutant(function, "not catalogued", "", old, new)
+
+
+INVALID_MUTATES = {  # mistakes that make invalid children other than a cycle
+    "an op of another kind": ("family = next(f for f in (LEARNED, COMBINE, UNARY) if op in f)", "family = OPS"),
+    "x fed to mul": ("(op in LEARNED or v != 0)", "True"),
+    "a duplicate input": ("v != 2 and v not in inputs and", "v != 2 and"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(INVALID_MUTATES))
+def test_an_invalid_child_is_shown_with_its_sentence_not_named_a_cycle(mistake):
+    """mutate's and next_generation's cells used to say "rewired to a later value (a cycle)" for any invalid child."""
+    results = run_cells(NOTEBOOK, _mutated("mutate", *INVALID_MUTATES[mistake]))
+    for cell in ("mutate_example", "next_generation_example", "next_generation_chained"):
+        error = results[cell]
+        if cell == "mutate_example" or error:
+            assert error and "made an invalid cell: node n" in error and "the cell: {" in error, (cell, error)
+            assert "cycle" not in error and "This is what a known mistake gives" not in error, (cell, error)
+
+
+CORRECT_DRAW_ORDERS = {
+    "mutate: the node before the kind": ("mutate", """        kind = rng.choice(["op", "rewire", "add", "remove"])
+        j = int(rng.integers(3, 3 + len(cell["nodes"])))""", """        j = int(rng.integers(3, 3 + len(cell["nodes"])))
+        kind = ["op", "rewire", "add", "remove"][int(rng.integers(4))]"""),
+    "next_generation: i before the second parent": ("next_generation", """            other = pick()
+            i = int(rng.integers(3, 3 + len(parent["nodes"])))""", """            i = int(rng.integers(3, 3 + len(parent["nodes"])))
+            other = pick()"""),
+}
+
+
+@pytest.mark.parametrize("order", sorted(CORRECT_DRAW_ORDERS))
+def test_the_graded_cells_pass_with_another_correct_order_of_random_draws(order):
+    """The text leaves the order of random draws free: another correct order passes every test cell."""
+    results = run_cells(NOTEBOOK, _mutated(*CORRECT_DRAW_ORDERS[order]))
+    assert not {cell: error for cell, error in results.items() if error}
+
+
+def test_the_experiment_checks_fail_with_a_sentence_not_a_bare_assert():
+    import ast
+
+    for cell in read_notebook(NOTEBOOK)["cells"]:
+        if cell["cell_type"] == "code" and "experiment" in cell["metadata"].get("tags", []):
+            assert not any(isinstance(node, ast.Assert) for node in ast.walk(ast.parse(source(cell)))), source(cell)[:80]

@@ -15,6 +15,7 @@ FULL = {"nodes": [("sigmoid", (0, 1)), ("sigmoid", (0, 1, 3)), ("mul", (1, 3)), 
 CROSS_A = {"nodes": [("sigmoid", (0, 1)), ("tanh", (0, 1)), ("mul", (3, 4)), ("add", (1, 5))], "h": 6, "c": None}
 CROSS_B = {"nodes": [("relu", (0,)), ("linear", (1, 3)), ("mul", (3, 4)), ("squash", (5,))], "h": 6, "c": None}
 # a parent with every kind of node, for mutations
+TWO_NODES = {"nodes": [("sigmoid", (0, 1)), ("mul", (1, 3))], "h": 4, "c": None}  # small parents: removal's corner
 MUTANT_PARENT = {"nodes": [("sigmoid", (0, 1)), ("tanh", (0, 1)), ("one_minus", (3,)), ("mul", (1, 3)),
                            ("mul", (4, 5)), ("add", (6, 7))], "h": 8, "c": None}
 
@@ -26,16 +27,20 @@ def _array(ns, cell):
 # op_backward ---------------------------------------------------------------------------------------------------
 
 def _op_inputs(rng, N=2, H=3):
-    return dict(a=rng.normal(size=(N, H)), b=rng.normal(size=(N, H)), dout=rng.normal(size=(N, H)))
+    return dict(a=rng.normal(size=(N, H)), b=rng.normal(size=(N, H)), c=rng.normal(size=(N, H)),
+                dout=rng.normal(size=(N, H)))
 
 
-def _op_backward(ns, a, b, dout):
-    outputs = {}
+def _op_backward(ns, a, b, c, dout):
+    """Each op's number of gradients (first: a mul written for two inputs shows there), then the gradients; mul and
+    add with three inputs."""
+    counts, gradients = {}, {}
     for op in ns["OPS"]:
-        args = [a] if op in ns["LEARNED"] + ns["UNARY"] else [a, b]
+        args = [a] if op in ns["LEARNED"] + ns["UNARY"] else [a, b, c]
         dargs = ns["op_backward"](op, dout, args, ns["op_forward"](op, args))
-        outputs.update({f"{op}_d{k}": np.asarray(g, dtype=np.float64) for k, g in enumerate(dargs)})
-    return outputs
+        counts[f"{op}_count"] = np.array(float(len(dargs)))
+        gradients.update({f"{op}_d{k}": np.asarray(g, dtype=np.float64) for k, g in enumerate(dargs)})
+    return {**counts, **gradients}
 
 
 def _graph_inputs(rng):
@@ -135,20 +140,31 @@ def _crossover(ns, a, b, points):
 
 
 def _mutate_inputs(rng):
-    return dict(cell=_plain_array(MUTANT_PARENT), seed=np.array(float(rng.integers(2**31))))
+    return dict(cell=_plain_array(MUTANT_PARENT), two_nodes=_plain_array(TWO_NODES), one_node=_plain_array(RNN),
+                seed=np.array(float(rng.integers(2**31))))
 
 
-def _mutate(ns, cell, seed):
+def _reads_a_later_value(cell):
+    return any(i >= j for j, (_, inputs) in enumerate(cell["nodes"], start=3) for i in inputs)
+
+
+def _mutate(ns, cell, two_nodes, one_node, seed):
+    """As the test cell: 200 children of a six-node parent, 100 each of a two-node and a one-node parent. The flags
+    that name a mistake come first, each the very symptom of one (a node reading a later value, a one-node parent
+    left without a node); validity itself is checked by sentence in the cell (check_valid), here as a flag."""
     rng = np.random.default_rng(int(seed))
-    parent = ns["cell_from_array"](cell)
-    before = _array(ns, parent)
-    children = [ns["mutate"](parent, rng) for _ in range(200)]
-    sizes = {len(child["nodes"]) for child in children}
+    parents = [ns["cell_from_array"](array) for array in (cell, two_nodes, one_node)]
+    before = [_array(ns, parent) for parent in parents]
+    children = {k: [ns["mutate"](parent, rng) for _ in range(200 if k == 0 else 100)] for k, parent in enumerate(parents)}
+    everyone = [child for k in children for child in children[k]]
+    sizes = {len(child["nodes"]) for child in children[0]}
     key = ns["cell_key"]
-    return {"parent_unchanged": np.array(float(np.array_equal(_array(ns, parent), before))),
-            "all_valid": np.array(float(all(not ns["cell_errors"](child) for child in children))),
-            "all_differ": np.array(float(all(key(child) != key(parent) for child in children))),
-            "grow_and_shrink": np.array(float(min(sizes) < len(parent["nodes"]) < max(sizes)))}
+    return {"parent_unchanged": np.array(float(all(np.array_equal(_array(ns, p), b) for p, b in zip(parents, before)))),
+            "reads_a_later_value": np.array(float(any(_reads_a_later_value(child) for child in everyone))),
+            "one_node_left_empty": np.array(float(any(child["h"] < 3 for child in children[2]))),
+            "all_valid": np.array(float(all(not ns["cell_errors"](child) for child in everyone))),
+            "all_differ": np.array(float(all(key(child) != key(parents[k]) for k in children for child in children[k]))),
+            "grow_and_shrink": np.array(float(min(sizes) < len(parents[0]["nodes"]) < max(sizes)))}
 
 
 def _generation_inputs(rng, P=6):
@@ -158,14 +174,60 @@ def _generation_inputs(rng, P=6):
 def _next_generation(ns, cells, fitness):
     population = [ns["random_cell"](np.random.default_rng(int(seed)), 4) for seed in cells]
     before = [_array(ns, cell) for cell in population]
-    first = ns["next_generation"](population, fitness, np.random.default_rng(5))
+    first = _valid(ns, ns["next_generation"](population, fitness, np.random.default_rng(5)))
     again = ns["next_generation"](population, fitness, np.random.default_rng(5))
     key = ns["cell_key"]
     return {"size_kept": np.array(float(len(first) == len(population))),
             "best_first": np.array(float(key(first[0]) == key(population[int(np.argmin(fitness))]))),
-            "all_valid": np.array(float(all(not ns["cell_errors"](cell) for cell in first))),
             "parents_unchanged": np.array(float(all(np.array_equal(_array(ns, c), b) for c, b in zip(population, before)))),
             "reproducible": np.array(float(len(first) == len(again) and all(key(p) == key(q) for p, q in zip(first, again))))}
+
+
+def _valid(ns, cells):
+    """Validity is no flag (a flag would match every mistake that makes some invalid cell): an invalid cell stops the
+    run, as check_valid stops the test cell with the cell and its sentence; a re-check then reports the error."""
+    for cell in cells:
+        problems = ns["cell_errors"](cell)
+        if problems:
+            raise ValueError(f"an invalid cell: {problems[0]}")
+    return cells
+
+
+def _breeding_loss(cell):
+    """The chained test's made-up loss: lower with more products, a little higher with every node."""
+    return 1.0 / (1 + sum(op == "mul" for op, _ in cell["nodes"])) + 0.01 * len(cell["nodes"])
+
+
+def _chain_inputs(rng):
+    return dict(seeds=rng.integers(0, 2**31, size=12).astype(np.float64))
+
+
+def _chain(ns, seeds):
+    """As the test cell: populations of 8 small cells bred for 6 generations from each seed, twice, with a made-up
+    loss. An invalid child stops the chain there (the cell fails on it, with its cell_errors sentence)."""
+    key = ns["cell_key"]
+    size_kept = best_kept = parents_unchanged = reproducible = True
+    for seed in seeds:
+        runs = []
+        for _ in range(2):
+            rng = np.random.default_rng(int(seed))
+            population, generations = [ns["random_cell"](rng, int(rng.integers(1, 4))) for _ in range(8)], []
+            for _ in range(6):
+                scores = np.array([_breeding_loss(cell) for cell in population])
+                before = [_array(ns, cell) for cell in population]
+                children = ns["next_generation"](population, scores, rng)
+                if any(ns["cell_errors"](child) for child in children):
+                    break  # the cell stops here, showing the child; a mutate or crossover that rarely breaks a cell
+                    # would break one on some seeds and not others, so this re-check asks no more than the cell did
+                size_kept &= len(children) == len(population)
+                best_kept &= key(children[0]) == key(population[int(np.argmin(scores))])
+                parents_unchanged &= all(np.array_equal(_array(ns, c), b) for c, b in zip(population, before))
+                population = children
+                generations.append([key(cell) for cell in population])
+            runs.append(generations)
+        reproducible &= runs[0] == runs[1]
+    return {"size_kept": np.array(float(size_kept)), "best_kept": np.array(float(best_kept)),
+            "parents_unchanged": np.array(float(parents_unchanged)), "reproducible": np.array(float(reproducible))}
 
 
 def _plain_array(cell):
@@ -193,22 +255,6 @@ def _recall_targets(x):
     marks = x[:, :, 1] > 0.5
     last = x.shape[1] - 1 - np.argmax(marks[:, ::-1], axis=1)  # the last marked step
     return x[np.arange(len(x)), last, 0][:, None]
-
-
-def _winner_predictions(ns, x):
-    winner = ns["finalists"][0]
-    return {"winner": ns["predict"](winner["cell"], winner["params"], x)}
-
-
-def _winner_judge(inputs, outputs, bound=1.0 / 24):
-    y = _recall_targets(inputs["x"])
-    pred = outputs.get("winner")
-    if pred is None or pred.shape != y.shape:
-        return "your search's winner gives no predictions of the right shape"
-    mse = float(np.mean((pred - y) ** 2))
-    if not mse < bound:
-        return f"your search's winner gives an MSE of {mse:.3f} on new sequences, not below {bound:.3f}"
-    return ""
 
 
 def _pruned_predictions(ns, x):
@@ -268,6 +314,9 @@ CATALOGUE = Catalogue(
         Example("next_generation", "next_generation", _generation_inputs, _next_generation, seed=7,
                 revisit="Revisit section 6: the elite first, then children of tournament winners, crossed and "
                         "mutated, every draw from rng, until the population is full again."),
+        Example("next_generation_chained", "next_generation", _chain_inputs, _chain, seed=8,
+                revisit="Revisit section 6: every generation keeps its size and its best cell first, leaves the "
+                        "cells it was given unchanged, and draws only from rng."),
     ],
     mistakes=[
         # op_backward
@@ -285,6 +334,11 @@ CATALOGUE = Catalogue(
         Mutant("op_backward", "mul's gradient uses the input itself",
                 "d(v1 * v2) / dv1 = v2: each input's gradient is dout times the product of the OTHER inputs, "
                 "as in 03's d(f * c) / dc = f.", "if j != k]", "if j == k]"),
+        Mutant("op_backward", "mul's gradient written for two inputs only",
+                "A product can have more than two inputs (the EVERY_OP graph has v1 * v2 * v3): return one gradient "
+                "per input, dout times the product of all the OTHER inputs, e.g. with np.prod over a list.",
+                "return [dout * np.prod([a for j, a in enumerate(args) if j != k], axis=0) for k in range(len(args))]",
+                "return [dout * args[1], dout * args[0]]"),
         Mutant("op_backward", "add's gradient only to its first input",
                 "A sum passes dout unchanged to every one of its inputs.",
                 "return [dout for _ in args]", "return [dout] + [np.zeros_like(dout) for _ in args[1:]]"),
@@ -343,9 +397,16 @@ CATALOGUE = Catalogue(
         Mutant("mutate", "rewired to a later value (a cycle)",
                 "A node may only read values that come before it: rewire node j to one of range(j), not to any value.",
                 "choices = [v for v in range(j) if", "choices = [v for v in range(3 + len(cell[\"nodes\"])) if"),
-        Mutant("mutate", "an op changed to itself",
-                "Draw the new op from the others of its kind ([o for o in family if o != op]): a mutation must "
-                "change the cell.", "[o for o in family if o != op]", "list(family)"),
+        Mutant("mutate", "a child that computes the same as its parent",
+                "Every mutation must change the cell: draw a new op from the OTHERS of its kind "
+                "([o for o in family if o != op]), rewire to a value the node does not read yet, and draw again "
+                "when a draw changes nothing.", "[o for o in family if o != op]", "list(family)"),
+        Mutant("mutate", "removal not checked: a one-node cell left without a node",
+                "A cell needs at least one node, and h' must be one of them: bypass on a one-node cell leaves h' "
+                "reading the leaf h, and on other cells can leave a sum with one input. Check the child with "
+                "cell_errors and draw again when it is not valid.",
+                "            if cell_errors(child):\n                continue  # the node was needed",
+                "            if False:\n                continue  # the node was needed"),
         # next_generation
         Mutant("next_generation", "no elitism",
                 "Put the elite, the cells with the lowest fitness, into the next generation first and unchanged: "
@@ -365,7 +426,5 @@ CATALOGUE = Catalogue(
                                         _graph_inputs, _graph_gradients)],
         "pruned_as_good_as_full": [Probe("outcome", "your pruned and full cells on new sequences", _recall_inputs,
                                          _pruned_predictions, check=_pruned_judge)],
-        "search_found_a_memory": [Probe("outcome", "your search's winner on new sequences", _recall_inputs,
-                                        _winner_predictions, check=_winner_judge)],
     },
 )
