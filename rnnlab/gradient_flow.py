@@ -60,16 +60,18 @@ GAMMA = {"linear": 1.0, "tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "gru": 1.0, "
 # At most this many k get a spectral norm; the others are skipped (the products are
 # still formed for every k: it is the norms that cost).
 MAX_NORM_POINTS = 41
+RESCALE_EVERY = 4  # steps between checks of the running product's size (see log_norms_through_time)
 
 
 def _exp(a):
     """
     np.exp, and for the complex step (see COMPLEX_STEP), exp(x + i e) = exp(x) (1 + i e) exactly when e is
-    that small: real exponentials only, several times faster than complex ones.
+    that small: real exponentials only, several times faster than complex ones. A real exp may overflow to
+    inf (a sigmoid of -inf is 0, as it should be): callers run under np.errstate(over="ignore"), once for a
+    whole sequence rather than at every step.
     """
     if not np.iscomplexobj(a):
-        with np.errstate(over="ignore"):
-            return np.exp(a)
+        return np.exp(a)
     out = np.empty(a.shape, dtype=np.complex128)
     np.exp(np.minimum(a.real, 700.0), out=out.real)  # beyond 700 a sigmoid is 1 anyway; no inf * 0
     np.multiply(out.real, a.imag, out=out.imag)
@@ -151,13 +153,14 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
     H = Wh.shape[0]
     if cell == "gru":
         a = inputs[..., :2 * H] + recurrent[..., :2 * H]  # the gates' pre-activations (the candidate has its own)
-        r, z = _logistic(a[..., :H]), _logistic(a[..., H:])
-        pre = inputs[..., 2 * H:] + _gru_reset(a[..., :H], h_prev) @ Wh[:, 2 * H:]  # (..., H)
-        n = _tanh(pre)
-        return _gru_mix(a[..., H:], pre, h_prev), None, pre, {"r": r, "z": z, "n": n}
+        gates = _logistic(a)  # (..., 2H): r and z
+        r, z = gates[..., :H], gates[..., H:]
+        pre = inputs[..., 2 * H:] + _gru_reset(r, h_prev) @ Wh[:, 2 * H:]  # (..., H)
+        return _gru_mix(z, pre, h_prev), None, pre, {"r": r, "z": z, "n": _tanh(pre)}
     a = inputs + recurrent
     if cell == "lstm":
-        i, f, o = _logistic(a[..., :H]), _logistic(a[..., H:2 * H]), _logistic(a[..., 3 * H:])
+        gates = _logistic(a)  # all four blocks at once; the g block's is not used
+        i, f, o = gates[..., :H], gates[..., H:2 * H], gates[..., 3 * H:]
         pre = a[..., 2 * H:3 * H]
         g = _tanh(pre)
         c = f * c_prev + i * g
@@ -165,14 +168,13 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
     return _activation(cell, a), None, a, {}
 
 
-def _gru_reset(a_r, h_prev):
-    """The GRU's reset gate applied to the previous state, r * h_{t-1} with r = sigmoid(a_r), unit by unit."""
-    return _logistic(a_r) * h_prev
+def _gru_reset(r, h_prev):
+    """The GRU's reset gate applied to the previous state, r * h_{t-1}, unit by unit."""
+    return r * h_prev
 
 
-def _gru_mix(a_z, pre, h_prev):
-    """The GRU's new state, (1 - z) * tanh(pre) + z * h_{t-1} with z = sigmoid(a_z), unit by unit."""
-    z = _logistic(a_z)
+def _gru_mix(z, pre, h_prev):
+    """The GRU's new state from its update gate z and candidate pre-activation, (1 - z) * tanh(pre) + z * h_{t-1}."""
     return (1 - z) * _tanh(pre) + z * h_prev
 
 
@@ -266,6 +268,7 @@ def network(cell, hidden_size, T, init, gain, gain_by, input_scale, gate_bias, s
     return gain * unit_Wh, bias, drive
 
 
+@np.errstate(over="ignore")  # see _exp
 def run(cell, Wh, bias, drive, h0=None, c0=None):
     """
     Run a cell (see `_step`) over one sequence (a batch of one), keeping what its Jacobians need.
@@ -327,6 +330,7 @@ class StepJacobians(NamedTuple):
         return np.concatenate([self.by_h, by_c], axis=2)
 
 
+@np.errstate(over="ignore")  # see _exp
 def step_jacobians(cell, Wh, run):
     """
     Per-step Jacobians of the state, differentiating `_step` by the complex step (see COMPLEX_STEP).
@@ -363,7 +367,7 @@ def step_jacobians(cell, Wh, run):
     if cell == "lstm":
         Wh_T = np.concatenate([Wh_T, Wh_T], axis=1)  # (blocks, S, H)
     by_h = by_block.transpose(2, 1, 0) @ Wh_T.transpose(1, 0, 2)  # (S, T, H): one small product per row i
-    by_h = np.ascontiguousarray(by_h.transpose(1, 0, 2))  # (T, S, H)
+    by_h = by_h.transpose(1, 0, 2)  # (T, S, H), a view: each by_h[t] is a matrix BLAS reads as it is
     if cell != "lstm":
         return StepJacobians(by_h, None)
     # c_{t-1}[j] reaches only unit j of h_t and c_t, so all units can move at once
@@ -386,18 +390,20 @@ def _gru_step_jacobians(Wh, run, recurrent):
     a_r, a_z = run["inputs"][:, :H] + recurrent[:, :H], run["inputs"][:, H:2 * H] + recurrent[:, H:2 * H]  # (T, H)
     pre, h_prev = run["pre"], run["h_prev"]
 
-    def slope(function, *arguments, moved):
-        # d function / d arguments[moved], unit by unit
-        arguments = list(arguments)
+    def slope(function, a_gate, *arguments, moved):
+        # d function(sigmoid(a_gate), *arguments) / d (a_gate, *arguments)[moved], unit by unit
+        arguments = [a_gate, *arguments]
         arguments[moved] = arguments[moved] + step
-        return np.imag(function(*arguments)) / COMPLEX_STEP  # (T, H)
+        return np.imag(function(_logistic(arguments[0]), *arguments[1:])) / COMPLEX_STEP  # (T, H)
 
     by_update, by_candidate, by_state = (slope(_gru_mix, a_z, pre, h_prev, moved=m) for m in range(3))
     reset_by_state, reset_by_gate = (slope(_gru_reset, a_r, h_prev, moved=m) for m in (1, 0))
     Wh_r_T, Wh_z_T, Wh_n_T = (Wh[:, g * H:(g + 1) * H].T for g in range(3))  # (H, H) each
-    # Wh_n^T diag(du/dh) + Wh_n^T diag(du/da_r) Wh_r^T: how u's change moves p, per step
-    candidate_by_h = Wh_n_T * reset_by_state[:, None, :] + (Wh_n_T * reset_by_gate[:, None, :]) @ Wh_r_T  # (T, H, H)
-    by_h = by_candidate[:, :, None] * candidate_by_h + by_update[:, :, None] * Wh_z_T  # (T, H, H)
+    # Wh_n^T diag(du/da_r) Wh_r^T + Wh_n^T diag(du/dh): how u's change moves p, per step (in place: T H^2 each)
+    by_h = np.matmul(Wh_n_T * reset_by_gate[:, None, :], Wh_r_T)  # (T, H, H)
+    by_h += Wh_n_T * reset_by_state[:, None, :]
+    by_h *= by_candidate[:, :, None]
+    by_h += by_update[:, :, None] * Wh_z_T
     units = np.arange(H)
     by_h[:, units, units] += by_state
     return by_h
@@ -435,6 +441,7 @@ def log_norms_through_time(jacobians, steps):
     products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k
     log_scales = np.full(len(steps), -np.inf)
     product, spare = np.eye(S), np.empty((S, S))
+    cell_part = np.empty((S, S - H))
     log_scale = 0.0
     for k in range(int(steps[-1]) + 1):
         if k > 0:
@@ -442,9 +449,12 @@ def log_norms_through_time(jacobians, steps):
             np.matmul(product, by_h[t], out=spare[:, :H])
             if by_c is not None:
                 np.multiply(product[:, :H], by_c[t, 0], out=spare[:, H:])
-                spare[:, H:] += product[:, H:] * by_c[t, 1]
+                spare[:, H:] += np.multiply(product[:, H:], by_c[t, 1], out=cell_part)
             product, spare = spare, product
-            largest = np.max(np.abs(product))
+        # Every few steps is enough: a few steps' Jacobians cannot carry the product from 2**100 to the end
+        # of float64's range (2**1023), nor from 2**-100 to its bottom.
+        if k % RESCALE_EVERY == 0 and k > 0:
+            largest = max(product.max(), -product.min())  # max |entry|, without a temporary array
             if largest == 0:
                 break  # exactly zero from here on: the remaining norms stay -inf
             if not 2.0 ** -100 < largest < 2.0 ** 100:
@@ -519,7 +529,7 @@ def compute(settings):
     gamma = GAMMA[cell]
     sigma_max = settings["gain"] * float(unit_sigma_max)
     if cell in MEMORY_GATE_BLOCK:
-        rate = float(_logistic(settings["gate_bias"]))
+        rate = float(_logistic(np.float64(settings["gate_bias"])))
     else:
         rate = gamma * sigma_max
     with np.errstate(divide="ignore"):

@@ -37,6 +37,11 @@ NICE_STEPS = (10, 25, 50, 100, 150, 200)  # time axes: a shorter T leaves the ri
 NICE_UNITS = (8, 16, 32, 48, 64, 96, 128)
 NORMS_LEGEND_CORNERS = ("upper right", "lower right", "upper left", "lower left")  # first free one wins ties
 NICE_COLOUR_RANGES = tuple(scale * 10.0 ** power for power in range(-3, 9) for scale in (1, 2, 5))
+# The views whose axes are redrawn while the explorer is used (their limits follow T, H and the norms):
+# their axis labels are stored once, like the titles, at fixed places (axes coordinates of the x label's
+# top and the y label's right edge, clear of the widest tick labels, "−500" and "128"), not redrawn with
+# every new background; long labels are half the text a background draws.
+STORED_LABELS = {"norms": (-0.138, -0.124), "states": (-0.117, -0.124)}
 NONLINEARITY = {"linear": "identity", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "gru": "tanh", "lstm": "tanh"}
 
 
@@ -68,15 +73,15 @@ class Pictures:
 
     The figure is made once and never shown by pyplot. Drawing text is what costs in Agg, so an
     update draws none: each view sits in its own quarter of the figure, and an update pastes
-    stored pixels of the view's axes (frame, ticks, labels: redrawn only when its limits change),
-    draws the data artists over them, and pastes the stored title and legend (one per cell,
-    made when the figure is made). The numbers that change go into the explorer's text line.
+    stored pixels of the view's axes (frame, ticks, tick labels: redrawn only when its limits change),
+    draws the data artists over them, and pastes the stored title, legend and axis labels (one per
+    cell, made when the figure is made; see STORED_LABELS). The numbers that change go into the explorer's text line.
 
     Attributes:
     - figure, canvas: The one matplotlib Figure and its Agg canvas
     - axes: Dict of the four views' Axes: "norms", "eigenvalues", "derivatives", "states"
     - quarters: Dict of each view's pixel box; everything a view draws stays inside it
-    - overlays: Dict of the stored titles and legends, by (view, variant, legend corner); see `decorate`
+    - overlays: Dict of the stored titles, legends and axis labels, by (view, variant, legend corner); see `decorate`
     - norm_line, cell_line, envelope_line, horizon_line, eigenvalue_points, gamma_circle, sigma_circle,
       derivative_bars, gate_bars, heatmap, colourbar: The artists that show the data
     """
@@ -126,6 +131,9 @@ class Pictures:
 
         heat_ax.set_xlabel("time step t")
         heat_ax.set_ylabel("unit")
+        for name, (y_label_x, x_label_y) in STORED_LABELS.items():
+            self.axes[name].yaxis.set_label_coords(y_label_x, 0.5)
+            self.axes[name].xaxis.set_label_coords(0.5, x_label_y)
         self.heatmap = heat_ax.imshow(np.zeros((1, 1)), aspect="auto", origin="lower", cmap="RdBu_r",
                                       interpolation="nearest", animated=True)
         self.colourbar = self.figure.colorbar(self.heatmap, ax=heat_ax, fraction=0.05, pad=0.02)
@@ -212,27 +220,29 @@ class Pictures:
             ax.legend(*zip(*entries), fontsize=8, framealpha=1, **outside).set_animated(True)
 
     def _overlay(self, name, variant, corner):
-        """The pixels of one view's title and legend, drawn on white: a list of stored regions."""
+        """The pixels of one view's title, legend and (see STORED_LABELS) axis labels, drawn on white: a list of stored regions."""
         key = (name, variant, corner)
         if key in self.overlays:
             return self.overlays[key]
         self.decorate(name, variant, corner)
         renderer = self.canvas.get_renderer()
         regions = []
-        for artist in (self.axes[name].title, self.axes[name].get_legend()):
+        ax = self.axes[name]
+        labels = (ax.xaxis.label, ax.yaxis.label) if name in STORED_LABELS else ()
+        for artist in (ax.title, ax.get_legend(), *labels):
             if artist is not None:
                 self._blanks[name].draw(renderer)
                 artist.draw(renderer)
                 box = artist.get_window_extent(renderer)
                 # A legend's frame reaches a little beyond its box; a title's box must not reach the axes' top edge.
-                pad = 1 if artist is self.axes[name].title else 3
+                pad = 3 if artist is ax.get_legend() else 1
                 regions.append(self.canvas.copy_from_bbox(
                     Bbox.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)))
         self.overlays[key] = regions
         return regions
 
     def _view_limits(self, data):
-        """Every view's axis limits (snapped) and, for the heatmap, its colour range: the keys of the backgrounds."""
+        """Every view's axis limits (snapped) and the heatmap's colour range ("colourbar"): the keys of the backgrounds."""
         settings = data["settings"]
         T, H = settings["T"], settings["hidden_size"]
         radius = _snap_up(1.1 * max(1.0, 1 / data["gamma"], data["sigma_max"], data["spectral_radius"]), NICE_RADII)
@@ -243,7 +253,8 @@ class Pictures:
             "norms": ((0, steps), _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])),
             "eigenvalues": ((-radius, radius), (-radius, radius)),
             "derivatives": ((0, 1), (0, fraction)),
-            "states": ((0.5, steps + 0.5), (0.5, units + 0.5), _colour_limits(settings["cell"], data["states"])),
+            "states": ((0.5, steps + 0.5), (0.5, units + 0.5)),
+            "colourbar": _colour_limits(settings["cell"], data["states"]),
         }
 
     def prepare(self, hidden_size, T):
@@ -257,26 +268,42 @@ class Pictures:
         for fraction in NICE_FRACTIONS:
             self._background("derivatives", ((0, 1), (0, fraction)))
         steps, units = _snap_up(T, NICE_STEPS), _snap_up(hidden_size, NICE_UNITS)
+        self._background("states", ((0.5, steps + 0.5), (0.5, units + 0.5)))
         for cell in ("tanh", "sigmoid"):
-            self._background("states", ((0.5, steps + 0.5), (0.5, units + 0.5), _colour_limits(cell, None)))
+            self._background("colourbar", _colour_limits(cell, None))
 
     def _background(self, name, limits):
-        """One view's axes without data, title or legend: stored pixels, or drawn now and stored."""
+        """
+        One view's axes without data, title or legend: stored pixels, or drawn now and stored. The
+        heatmap's colourbar has its own ("colourbar", keyed by the colour range), pasted over the
+        hidden-state view's, so that a new T or H does not redraw its labels, nor a new colour range the view's.
+        """
         key = (name, limits)
-        if key not in self._backgrounds:
+        if key not in self._backgrounds and name == "colourbar":
+            renderer = self.canvas.get_renderer()
+            self.heatmap.set_clim(*limits)
+            self._blanks["states"].draw(renderer)
+            self.colourbar.ax.draw(renderer)
+            box = self.colourbar.ax.get_tightbbox(renderer)
+            # Its own box and labels, two pixels around them: clear of the heatmap's frame, a few pixels to its left.
+            self._backgrounds[key] = self.canvas.copy_from_bbox(
+                Bbox.from_extents(box.x0 - 2, box.y0 - 2, box.x1 + 2, box.y1 + 2))
+        elif key not in self._backgrounds:
             ax = self.axes[name]
             ax.set_xlim(*limits[0])
             ax.set_ylim(*limits[1])
             renderer = self.canvas.get_renderer()
             self._blanks[name].draw(renderer)
+            labels = (ax.xaxis.label, ax.yaxis.label) if name in STORED_LABELS else ()
+            for label in labels:
+                label.set_visible(False)  # pasted from the overlay
             ax.draw(renderer)  # skips the animated artists
-            if name == "states":
-                self.heatmap.set_clim(*limits[2])
-                self.colourbar.ax.draw(renderer)
+            for label in labels:
+                label.set_visible(True)
             self._backgrounds[key] = self.canvas.copy_from_bbox(self.quarters[name])
-            while len(self._backgrounds) > 64:
-                self._backgrounds.popitem(last=False)
         self._backgrounds.move_to_end(key)
+        while len(self._backgrounds) > 64:
+            self._backgrounds.popitem(last=False)
         return self._backgrounds[key]
 
     def draw(self, data):
@@ -322,15 +349,17 @@ class Pictures:
 
         limits = self._view_limits(data)
         for name, ax in self.axes.items():
-            ax.set_xlim(*limits[name][0])
-            ax.set_ylim(*limits[name][1])
+            if ax.get_xlim() != limits[name][0]:  # setting limits costs, even to the same values
+                ax.set_xlim(*limits[name][0])
+            if ax.get_ylim() != limits[name][1]:
+                ax.set_ylim(*limits[name][1])
         corners = {"norms": self._norms_legend_corner(), "eigenvalues": None, "derivatives": "upper left", "states": None}
         # Stored pixels are made by drawing on the canvas: make all that are missing before pasting any.
         overlays = [self._overlay(name, self._variant(name, cell), corner) for name, corner in corners.items()]
-        backgrounds = [self._background(name, limits[name]) for name in self.axes]
+        backgrounds = [self._background(name, limits[name]) for name in (*self.axes, "colourbar")]
         for region in backgrounds:
             self.canvas.restore_region(region)
-        self.heatmap.set_clim(*limits["states"][2])
+        self.heatmap.set_clim(*limits["colourbar"])
         for artist in self.animated:
             artist.axes.draw_artist(artist)
         for regions in overlays:  # titles and legends on top
