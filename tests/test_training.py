@@ -245,3 +245,45 @@ def test_train_counting_from_0_is_told_where_it_went_nan_and_why_not_m_and_v_swa
     assert "m and v swapped" not in told and "known mistake" not in told, told
     swapped = run_cells(SOLUTIONS / CATALOGUE.notebook, by_name["m and v swapped"])["train_example"]
     assert "Fix adam_update first" in swapped and "t starts at 0" not in swapped, swapped
+
+
+def test_the_hint_for_adam_without_bias_correction_says_what_a_learner_sees():
+    """Without the correction v stays too small for hundreds of steps: every step is larger than Adam's, about 6 times
+    at t = 10 and 3 times at t = 100 (05's memory runs even train faster so). The hint says that, not 'too small'."""
+    from autograder.catalogue.training import CATALOGUE
+    from autograder.examples import solution_namespace
+
+    mistake = next(m for m in CATALOGUE.mistakes if m.name == "Adam without bias correction")
+    assert "6 times at t = 10, 3 times at t = 100" in mistake.hint and "too small or" not in mistake.hint
+    wrong = solution_namespace(SOLUTIONS / CATALOGUE.notebook, mistake)["adam_update"]
+    right = ns()["adam_update"]
+    g = np.array([0.3, -2.0, 5.0])  # the same gradient at every step: Adam's step is then exactly lr
+    states = {"right": (np.zeros(3), np.zeros(3), np.zeros(3)), "wrong": (np.zeros(3), np.zeros(3), np.zeros(3))}
+    ratios = {}
+    for t in range(1, 1001):
+        steps = {}
+        for name, update in [("right", right), ("wrong", wrong)]:
+            w, m, v = states[name]
+            states[name] = update(w, g, m, v, t, lr=1e-3, eps=0.0)
+            steps[name] = np.abs(states[name][0] - w)
+        ratios[t] = float(np.mean(steps["wrong"] / steps["right"]))
+    assert min(ratios.values()) > 1
+    assert 6 < ratios[10] < 7 and 3 < ratios[100] < 3.5
+
+
+def test_at_T_10_the_tanh_rnn_learns_but_several_times_worse_than_the_gated_cells():
+    """05's text: at T = 10 all three are far below guessing the mean (0.167), the tanh RNN's error several times
+    the LSTM's and the GRU's (about 0.01 against 0.001), on the notebook's seed and two others."""
+    from rnnlab.data import adding_problem
+
+    namespace = ns()
+    for seed in (0, 1, 2):
+        errors = {}
+        for cell in ("rnn", "lstm", "gru"):
+            params = namespace["init_params"](cell, 2, 12, 1, seed=seed)
+            batches = [adding_problem(32, 10, seed=1000 * seed + step) for step in range(1000)]
+            namespace["train"](params, namespace["regression_loss"](cell), batches, lr=5e-3, max_norm=1.0)
+            x_val, y_val = adding_problem(1000, 10, seed=10**6 + 10)
+            errors[cell] = namespace["mse_loss"](namespace["predict"](cell, params, x_val), y_val)[0]
+        assert errors["rnn"] < 0.167 / 10, errors
+        assert errors["rnn"] > 2.5 * max(errors["lstm"], errors["gru"]), errors

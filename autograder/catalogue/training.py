@@ -290,8 +290,8 @@ CATALOGUE = Catalogue(
         Mutant("adam_update", "Adam without bias correction",
                 "Divide m by 1 - beta1**t and v by 1 - beta2**t. Both start at zero, and v, which forgets slowly, "
                 "stays too small for hundreds of steps: without the correction the steps are several times larger "
-                "than Adam's (6 times at t = 10, 3 times at t = 100). Training may still go well, even faster, but "
-                "it is not Adam.",
+                "than Adam's (about 6 times at t = 10, 3 times at t = 100). Training may still go well, even "
+                "faster, but it is not Adam.",
                 "m_hat = next_m / (1 - beta1 ** t)  # bias correction: m and v started at zero\n"
                 "    v_hat = next_v / (1 - beta2 ** t)", "m_hat = next_m\n    v_hat = next_v"),
         Mutant("adam_update", "m and v swapped",
