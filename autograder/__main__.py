@@ -1,4 +1,4 @@
-"""python -m autograder COMMAND: the instructor's commands (see README)."""
+"""python -m autograder COMMAND: the instructor's commands (see README), one function each."""
 
 import argparse
 import sys
@@ -8,6 +8,14 @@ from autograder import course
 
 
 def main(argv=None):
+    args = _parser().parse_args(argv)
+    course.find_alembic()
+    if args.course_dir:
+        course.use(args.course_dir)
+    return COMMANDS[args.command](args, course.root())
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Release and grade the rnnlab course.")
     parser.add_argument("--course-dir", help="the course folder (default: this repository); it holds solutions/, "
                                              "and the gradebook and submissions go to its autograder/")
@@ -41,95 +49,104 @@ def main(argv=None):
     export.add_argument("--csv", required=True, help="file to write")
     report = commands.add_parser("report", help="per-cell statistics and the named mistakes that fired most")
     report.add_argument("--out", default=None, help="folder for report.md and report.png (default: autograder/reports)")
-    args = parser.parse_args(argv)
-    course.find_alembic()
-    if args.course_dir:
-        course.use(args.course_dir)
-    from autograder import grade as grading
+    return parser
 
-    root = course.root()
-    if args.command == "release":
-        from autograder.release import release_course
 
-        release_course(root)
-    elif args.command == "grade":
-        from autograder import sandbox
+def _unknown(names, root):
+    """Say which of ``names`` are not assignments of the course; True if any."""
+    unknown = [name for name in names if name not in course.assignments(root)]
+    if unknown:
+        print(f"no assignment {', '.join(unknown)} in this course; its assignments are "
+              f"{', '.join(course.assignments(root))}", file=sys.stderr)
+    return bool(unknown)
 
-        if not sandbox.available():
-            print("warning: bubblewrap is not installed (or not root): kernels run with resource limits only, "
-                  "without network and file-system isolation. apt-get install bubblewrap", file=sys.stderr)
-        from autograder.progress import Progress
 
-        names = args.assignments or course.assignments(root)
-        unknown = [name for name in names if name not in course.assignments(root)]
-        if unknown:
-            print(f"no assignment {', '.join(unknown)} in this course; its assignments are "
-                  f"{', '.join(course.assignments(root))}", file=sys.stderr)
-            return 2
-        coursedir = course.coursedir()
-        collected = {name: grading.submitted_notebooks(coursedir, [name]) for name in names}
-        if args.student:
-            collected = {name: [entry for entry in found if entry[0] in args.student]
-                         for name, found in collected.items()}
-        missing = [name for name, found in collected.items() if not found]
-        if args.assignments or not any(collected.values()):
-            for name in missing:
-                whom = f" from {', '.join(args.student)}" if args.student else ""
-                print(f"nothing collected for {name}{whom}: run `python -m autograder collect` first", file=sys.stderr)
-        if not any(collected.values()):
-            return 1
-        with Progress() as progress:
-            results = grading.grade([name for name in names if collected[name]], workers=args.workers,
-                                    timeout=args.timeout, scheduler=args.scheduler, progress=progress,
-                                    students=args.student, changed_only=not args.all)
-        print(grading.summary(results))
-    elif args.command == "deadline":
-        return _deadline(args, root)
-    elif args.command in ("collect", "export", "report"):
-        coursedir = course.coursedir()
-        if args.command == "collect":
-            from autograder.collect import SourceError
-            from autograder.collect import collect as collect_submissions
+def release(args, root):
+    from autograder.release import release_course
 
-            notebooks = {path.stem: path.parent.name for path in (Path(coursedir.root) / coursedir.source_directory).glob("*/*.ipynb")}
-            try:
-                collected, notes = collect_submissions(args.source, coursedir, coursedir.db_url, notebooks)
-            except SourceError as error:
-                print(f"collect: {error}", file=sys.stderr)
-                return 2
-            print(f"collected {len(collected)} notebook(s)")
-            for note in notes:
-                print(f"  {note}")
-        elif args.command == "export":
-            from autograder.export import export_csv
-
-            print(f"wrote {export_csv(args.csv, coursedir)} learner(s) to {args.csv} (the first row holds each column's maximum)")
-        else:
-            from autograder.report import report as write_report
-
-            out = Path(args.out or Path(coursedir.root) / "autograder" / "reports")
-            text, png = write_report(coursedir, out)
-            print(text + f"\nwrote {out / 'report.md'} and {png}")
-    elif args.command == "feedback":
-        from autograder.feedback import generate
-        from autograder.progress import Progress
-
-        with Progress("pages") as progress:
-            problems = generate(args.assignments or course.assignments(root), root, progress, changed_only=not args.all)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
-        print(f"feedback: {progress.done} page(s) in {root / 'autograder' / 'feedback'}")
-        return 1 if problems else 0
+    release_course(root)
     return 0
 
 
-def _deadline(args, root):
+def grade(args, root):
+    from autograder import sandbox
+    from autograder.grade import grade as grade_submissions
+    from autograder.grade import summary
+    from autograder.progress import Progress
+    from autograder.submissions import submitted_notebooks
+
+    if not sandbox.available():
+        print("warning: bubblewrap is not installed (or not root): kernels run with resource limits only, "
+              "without network and file-system isolation. apt-get install bubblewrap", file=sys.stderr)
+    names = args.assignments or course.assignments(root)
+    if _unknown(names, root):
+        return 2
+    collected = {name: [entry for entry in submitted_notebooks(course.coursedir(), [name])
+                        if not args.student or entry[0] in args.student] for name in names}
+    if args.assignments or not any(collected.values()):
+        for name in [name for name, found in collected.items() if not found]:
+            whom = f" from {', '.join(args.student)}" if args.student else ""
+            print(f"nothing collected for {name}{whom}: run `python -m autograder collect` first", file=sys.stderr)
+    if not any(collected.values()):
+        return 1
+    with Progress() as progress:
+        results = grade_submissions([name for name in names if collected[name]], workers=args.workers,
+                                    timeout=args.timeout, scheduler=args.scheduler, progress=progress,
+                                    students=args.student, changed_only=not args.all)
+    print(summary(results))
+    return 0
+
+
+def collect(args, root):
+    from autograder.collect import SourceError, collect as collect_submissions
+
+    coursedir = course.coursedir()
+    try:
+        collected, notes = collect_submissions(args.source, coursedir, coursedir.db_url, course.notebooks(root))
+    except SourceError as error:
+        print(f"collect: {error}", file=sys.stderr)
+        return 2
+    print(f"collected {len(collected)} notebook(s)")
+    for note in notes:
+        print(f"  {note}")
+    return 0
+
+
+def export(args, root):
+    from autograder.export import export_csv
+
+    written = export_csv(args.csv, course.coursedir())
+    print(f"wrote {written} learner(s) to {args.csv} (the first row holds each column's maximum)")
+    return 0
+
+
+def report(args, root):
+    from autograder.report import report as write_report
+
+    coursedir = course.coursedir()
+    out = Path(args.out or Path(coursedir.root) / "autograder" / "reports")
+    text, png = write_report(coursedir, out)
+    print(text + f"\nwrote {out / 'report.md'} and {png}")
+    return 0
+
+
+def feedback(args, root):
+    from autograder.feedback import generate
+    from autograder.progress import Progress
+
+    with Progress("pages") as progress:
+        problems = generate(args.assignments or course.assignments(root), root, progress, changed_only=not args.all)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    print(f"feedback: {progress.done} page(s) in {root / 'autograder' / 'feedback'}")
+    return 1 if problems else 0
+
+
+def deadline(args, root):
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.utils import parse_utc
 
-    if args.assignment not in course.assignments(root):
-        print(f"no assignment {args.assignment} in this course; its assignments are "
-              f"{', '.join(course.assignments(root))}", file=sys.stderr)
+    if _unknown([args.assignment], root):
         return 2
     with Gradebook(course.coursedir().db_url) as gradebook:
         if args.when:
@@ -145,6 +162,10 @@ def _deadline(args, root):
             due = None
     print(f"{args.assignment}: due {due:%Y-%m-%d %H:%M} UTC" if due else f"{args.assignment}: no deadline")
     return 0
+
+
+COMMANDS = {"release": release, "grade": grade, "collect": collect, "export": export, "report": report,
+            "feedback": feedback, "deadline": deadline}
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ cannot be read is still collected (grading reports it).
 """
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -41,6 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
+
+from autograder.submissions import unreadable
 
 STUDENT_ID = re.compile(r"^\w[\w.@-]*$")  # letters of any alphabet (renée, 李), digits and _ . @ -
 # Canvas (lib/content_zipper.rb): [sortable name lower-cased, its non-word characters removed, "LATE" if late,
@@ -266,16 +267,6 @@ def _keep_previous(folder, notebook, history):
     return kept / previous.name
 
 
-def _unreadable(content):
-    """Why ``content`` is not a notebook, or None."""
-    try:
-        if not isinstance(json.loads(content.decode("utf-8")), dict):
-            return "its JSON is not a notebook"
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return f"{type(error).__name__}: {error}"
-    return None
-
-
 def _store(coursedir, student, assignment, notebook, entry, time):
     """Write one submission unless the one collected is the same or newer; return (written, notes)."""
     root = Path(coursedir.root)
@@ -301,9 +292,9 @@ def _store(coursedir, student, assignment, notebook, entry, time):
     folder.mkdir(parents=True, exist_ok=True)
     target.write_bytes(content)
     (folder / TIMESTAMP).write_text(time.strftime(TIMESTAMP_FORMAT))
-    problem = _unreadable(content)
+    problem = unreadable(content)
     if problem:
-        notes.append(f"{entry.name}: collected, but it is not a readable notebook ({problem})")
+        notes.append(f"{entry.name}: collected, but it is not a readable notebook ({problem.status().detail})")
     return True, notes
 
 

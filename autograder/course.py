@@ -53,6 +53,12 @@ def assignments(folder=None):
     return sorted(p.name for p in solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
+def notebooks(folder=None):
+    """{notebook name: its assignment} for every notebook of the course's solutions/ (``collect`` places files by it)."""
+    solutions = Path(folder or root()) / "solutions"
+    return {path.stem: path.parent.name for path in sorted(solutions.glob("*/*.ipynb"))}
+
+
 def load_config(**overrides):
     """The course's nbgrader configuration, with ``Section.trait=value`` overrides."""
     from traitlets.config.loader import PyFileConfigLoader

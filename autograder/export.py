@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.grade import GradedState
+from autograder.submissions import GRADED, State
 
 NOT_SUBMITTED, NOT_GRADED, UNREADABLE, PENDING = "not submitted", "not graded", "unreadable", "pending"
 MAX_ROW = "(max points)"
@@ -30,7 +30,7 @@ MAX_ROW = "(max points)"
 def export_csv(path, coursedir):
     """Write the gradebook's grades of the course ``coursedir`` (nbgrader's CourseDirectory) to ``path``;
     return the number of learners written."""
-    problems = GradedState(coursedir).problems()
+    statuses = State(coursedir).statuses()
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     with Gradebook(coursedir.db_url) as gradebook:
@@ -52,7 +52,7 @@ def export_csv(path, coursedir):
         for student in sorted(learners):
             row = {"student": student, "lms_user_id": learners[student]}
             for assignment, notebook in notebooks:
-                row.update(_notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, problems))
+                row.update(_notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, statuses))
             scores = [row[notebook.name] for _, notebook in notebooks]
             waiting = [marker for marker in (UNREADABLE, NOT_GRADED, PENDING) if marker in scores]
             row["total"] = waiting[0] if waiting else sum(s for s in scores if isinstance(s, (int, float)))
@@ -65,18 +65,18 @@ def export_csv(path, coursedir):
     return len(rows)
 
 
-def _notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, problems):
+def _notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, statuses):
     """The CSV cells of one learner's notebook: its score, late penalty, time and graded cells."""
     name = notebook.name
     cells = [f"{name}:{cell.name}" for cell in notebook.grade_cells]
-    problem = problems.get((student, assignment, name), "")
+    status = statuses.get((student, assignment, name), GRADED)
     was_submitted = (submitted / student / assignment / f"{name}.ipynb").exists()
     was_graded = (autograded / student / assignment / f"{name}.ipynb").exists()
     try:
         graded = gradebook.find_submission_notebook(name, assignment, student) if was_graded else None
     except MissingEntry:
         graded = None
-    if problem.startswith(("unreadable", "not gradable")):
+    if not status.outcome.scored:
         marker = UNREADABLE
     elif graded is None:
         marker = NOT_GRADED if was_submitted else NOT_SUBMITTED

@@ -27,7 +27,6 @@ A submission nbgrader could not read has no autograded notebook, so nbgrader wri
 
 import ast
 import html
-import json
 import os
 import re
 import site
@@ -44,6 +43,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.utils import is_grade, is_task
 from traitlets import Bool, Unicode
+
+from autograder.submissions import State, diagnose, submitted_notebooks
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # ours: rnnlab_feedback/
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates"
@@ -319,8 +320,6 @@ WHAT_TO_DO = ("Open your notebook in JupyterLab (your own copy, the one you work
 
 def why_unreadable(path):
     """Why a submitted notebook could not be graded, in words for the learner."""
-    from autograder.repair import diagnose
-
     return diagnose(path).for_learner()
 
 
@@ -339,8 +338,6 @@ def write_unreadable_pages(coursedir, assignment, progress=None):
     back), for every submitted notebook of ``assignment`` that has no autograded notebook, saying
     why it could not be graded and what to do. Returns the pages written.
     """
-    from autograder.grade import submitted_notebooks
-
     def folder(step, student):
         return Path(coursedir.format_path(step, student, assignment))
 
@@ -387,11 +384,12 @@ def _page_fingerprints(coursedir, assignment):
 def generate(assignments, root, progress=None, changed_only=False):
     """
     nbgrader's ``generate_feedback`` for each assignment (from autograder/, so with this module's
-    preprocessors and template), one notebook at a time on ``progress`` (autograder.progress), and a
+    preprocessors and template), one page at a time on ``progress`` (autograder.progress), and a
     page for each submitted notebook that could not be graded (:func:`write_unreadable_pages`; the
     last line on ``progress`` says how many). With ``changed_only``, only the pages whose grades or
-    graded notebooks changed since they were written (``autograder/feedback.json``) are written again.
-    Returns the problems nbgrader logged, one line each.
+    graded notebooks changed since they were written (autograder.submissions.State) are written again.
+    Returns the problems, one line each, each naming its assignment: an assignment whose pages were not
+    all written is reported, and its pages are written again next time.
     """
     import shutil
     import subprocess
@@ -400,45 +398,47 @@ def generate(assignments, root, progress=None, changed_only=False):
     from autograder.course import AUTOGRADER, nbgrader_env
 
     coursedir = course.coursedir(course.load_config(**{"CourseDirectory.root": str(root)}))
-    state_path = Path(root) / Path(coursedir.feedback_directory).parent / "feedback.json"
-    try:
-        state = json.loads(state_path.read_text())
-    except (FileNotFoundError, ValueError):
-        state = {}
+    state = State(coursedir)
+    pages = Path(root) / coursedir.feedback_directory
     problems, unreadable, kept = [], [], 0
     for assignment in assignments:
         fingerprints = _page_fingerprints(coursedir, assignment)
-        pages = Path(root) / coursedir.feedback_directory
         stale = [student for student, key in fingerprints.items()
-                 if not changed_only or state.get(f"{student}/{assignment}") != key
+                 if not changed_only or state.feedback_from(student, assignment) != key
                  or not any((pages / student / assignment).glob("*.html"))]
         kept += len(fingerprints) - len(stale)
-        graded = sum(len(list((Path(root) / coursedir.autograded_directory / student / assignment).glob("*.ipynb")))
-                     for student in stale)
+        expected = [(student, path.stem) for student in stale
+                    for path in sorted((Path(root) / coursedir.autograded_directory / student / assignment).glob("*.ipynb"))]
         if progress:
-            progress.add(graded)
+            progress.add(len(expected))
             progress.stage(f"feedback for {assignment}")
-        if graded:
+        if expected:
             for student in stale:  # nbgrader leaves existing pages alone without --force: these go first
                 shutil.rmtree(pages / student / assignment, ignore_errors=True)
             command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
                        *([] if changed_only else ["--force"])]
+            errors = []
             with subprocess.Popen(command, cwd=AUTOGRADER, env=nbgrader_env(), stderr=subprocess.PIPE,
                                   stdout=subprocess.DEVNULL, text=True) as run:
-                for line in run.stderr:
+                for line in run.stderr:  # progress only, and nbgrader's own words for a failure
                     if "| INFO] Writing" in line and line.rstrip().endswith(".html"):
-                        page = Path(line.rstrip().rsplit(" to ", 1)[1])
                         if progress:
-                            progress.step(f"{page.parent.parent.name}/{assignment}")
+                            progress.step(f"{Path(line.rstrip().rsplit(' to ', 1)[1]).parent.parent.name}/{assignment}")
                     elif "| ERROR]" in line or "| CRITICAL]" in line:
-                        problems.append(f"{assignment}: {line.split(']', 1)[1].strip()}")
-            if run.returncode and not problems:
-                problems.append(f"{assignment}: nbgrader generate_feedback failed (exit {run.returncode})")
-            if not problems:
-                state.update({f"{student}/{assignment}": fingerprints[student] for student in stale})
+                        errors.append(line.split("]", 1)[1].strip())
+            # judged by what was written: a page per graded notebook of each learner whose pages were stale
+            missing = [(student, notebook) for student, notebook in expected
+                       if not (pages / student / assignment / f"{notebook}.html").exists()]
+            written = {student for student in stale} - {student for student, _ in missing}
+            for student in written:
+                state.fed_back(student, assignment, fingerprints[student])
+            if run.returncode or missing:
+                why = "; ".join(errors) or f"nbgrader generate_feedback exited with {run.returncode}"
+                problems.append(f"{assignment}: {len(missing)} page(s) not written "
+                                f"({', '.join(f'{s}/{n}' for s, n in missing[:5])}{', ...' if len(missing) > 5 else ''}): "
+                                f"{why}" if missing else f"{assignment}: {why}")
         unreadable += write_unreadable_pages(coursedir, assignment, progress)
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    state_path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+    state.save()
     if progress and kept:
         progress.stage(f"{kept} page(s) unchanged since they were written (--all writes them again)")
     if progress and unreadable:

@@ -275,15 +275,9 @@ class SlotServer:
         self.folder.mkdir(mode=0o755, exist_ok=True)
         os.chown(self.folder, 0, 0)
         self.socket = str(self.folder / "server.sock")
-        rlimits = {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_CPU": limits.cpu_seconds,
-                   "RLIMIT_NPROC": limits.processes, "RLIMIT_NOFILE": limits.open_files,
-                   "RLIMIT_FSIZE": limits.file_bytes}
         # run as a script: autograder/ itself is not in the sandbox, only this file
-        command = [sys.executable, "-I", __file__, "serve", self.socket, str(self.uid), json.dumps(rlimits)]
-        env = {key: value for key, value in os.environ.items() if key in ("PATH", "LANG", "LC_ALL")}
-        env.update(HOME=str(self.folder), MPLCONFIGDIR=str(self.folder / "matplotlib"), PYTHONNOUSERSITE="1",
-                   MPLBACKEND="module://matplotlib_inline.backend_inline", OPENBLAS_NUM_THREADS="1",
-                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        command = [sys.executable, "-I", __file__, "serve", self.socket, str(self.uid), json.dumps(limits.rlimits())]
+        env = sandbox.kernel_environment(os.environ, self.folder)
         wrapped = sandbox.wrap_server(command, str(self.folder), __file__)
         # started here, waited for at first use (wait): the worker loads the rest meanwhile
         self.process = subprocess.Popen(wrapped, env=env, stdin=subprocess.DEVNULL, start_new_session=True)

@@ -14,7 +14,7 @@ four steps of its own around them (``Grading.preprocessors``, configurable in
 - :class:`CapOutputs` shortens huge outputs (nbgrader's ``LimitOutput`` counts lines, not bytes).
 
 What the steps share for one notebook travels in ``resources["grading"]``: the catalogue and
-reference solution (set by the caller), the kernel's ``problem``, the ``probe`` and timings.
+reference solution (set by the caller), the kernel's ``status``, the ``probe`` and timings.
 """
 
 import os
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import nbformat
 import numpy as np
+from nbclient.exceptions import CellTimeoutError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import Execute, IgnorePattern, LimitOutput, NbGraderPreprocessor
 from nbgrader.utils import has_failed, is_grade, is_solution
@@ -31,6 +32,7 @@ from traitlets import Integer, List
 from traitlets.config import LoggingConfigurable
 
 from autograder import verify
+from autograder.submissions import GRADED, Outcome, Status, kernel_status
 
 NOT_RUN = "CellNotRun"
 
@@ -72,18 +74,18 @@ class AddProbe(NbGraderPreprocessor):
 
 class RunSandboxed(Execute):
     """nbgrader's Execute that never raises: a dead or hung kernel leaves the notebook as far as it ran,
-    and ``resources["grading"]["problem"]`` says why ("" when it ran to its end)."""
+    and ``resources["grading"]["status"]`` says why (an autograder.submissions.Status, by the error's type)."""
 
     def preprocess(self, nb, resources):
         try:
             super().preprocess(nb, resources)  # executes the cells in place, so what ran stays when it raises
         except Exception as error:  # noqa: BLE001 - any kernel failure is graded as far as it got
-            name = type(error).__name__
-            problem = "kernel died" if "Dead" in name else "timeout" if "Timeout" in name else f"kernel error ({name})"
+            status = kernel_status(error)
         else:
-            timed_out = any(o.get("ename") == "CellTimeoutError" for c in nb.cells for o in c.get("outputs", []))
-            problem = "timeout" if timed_out else ""
-        resources["grading"]["problem"] = problem
+            # a cell interrupted at its timeout got nbclient's CellTimeoutError as its output; the notebook went on
+            timed_out = any(o.get("ename") == CellTimeoutError.__name__ for c in nb.cells for o in c.get("outputs", []))
+            status = Status(Outcome.TIMEOUT) if timed_out else GRADED
+        resources["grading"]["status"] = status
         nb.cells = [cell for cell in nb.cells if "rnnlab_probe" not in cell.metadata]
         return nb, resources
 
@@ -100,8 +102,8 @@ class MarkUnrunCells(NbGraderPreprocessor):
     """A cell that never ran (the kernel died or hung before it) gets an error output: it scores 0, not full marks."""
 
     def preprocess(self, nb, resources):
-        problem = resources["grading"].get("problem") or "unknown reason"
-        mark_unrun_cells(nb, f"the notebook stopped before this cell ran ({problem})")
+        status = resources["grading"].get("status")
+        mark_unrun_cells(nb, f"the notebook stopped before this cell ran ({status or 'unknown reason'})")
         return nb, resources
 
 
@@ -119,7 +121,7 @@ class Recheck(NbGraderPreprocessor):
             return nb, resources
         start = time.perf_counter()
         answer = verify.read_answer(sent.answer_path, sent.canary)
-        if answer is None and grading.get("problem"):
+        if answer is None and grading.get("status"):
             ran = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.get("execution_count")]
             earlier = [nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:ran[-1]] if cell.cell_type == "code"] if ran else []
             again = nbformat.v4.new_notebook(cells=[*earlier, nbformat.v4.new_code_cell(sent.source)])

@@ -1,10 +1,11 @@
 """
 How `grade` and `feedback` tell the instructor where they are.
 
-On a terminal: one tqdm bar (notebooks done / total, rate, time left, failures so far), with a
-line above it for each notebook that had a problem. Elsewhere (CI logs, ``> grade.log``): plain
-lines, one per notebook, each with the count, the rate and the time left, which read well in a
-file and never carry a terminal's control characters.
+On a terminal: one tqdm bar (items done / total, rate, time left, failures so far), with a
+line above it for each item that had a problem. Elsewhere (CI logs, ``> grade.log``): plain
+lines, one per item, each with the count, the rate and the time left, which read well in a
+file and never carry a terminal's control characters. The items are what the command counts:
+``grade`` counts notebooks, ``feedback`` pages.
 """
 
 import sys
@@ -15,8 +16,8 @@ from tqdm import tqdm
 
 class Progress:
     """
-    Counts notebooks as they finish. ``add(n)`` makes the total larger (the grader learns it one
-    assignment at a time), ``step(line, failed=False)`` counts one notebook done; ``stage(text)`` says
+    Counts items (``what``: "notebooks", "pages") as they finish. ``add(n)`` makes the total larger (the
+    grader learns it one assignment at a time), ``step(line, failed=False)`` counts one done; ``stage(text)`` says
     what is happening before the first one is done ("preparing 01_rnn").
     """
 
@@ -25,7 +26,7 @@ class Progress:
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.what, self.total, self.done, self.failed = what, 0, 0, 0
         self.started = time.perf_counter()
-        self.bar = tqdm(total=0, unit=" notebook", file=self.stream, dynamic_ncols=True,
+        self.bar = tqdm(total=0, unit=" " + what.rstrip("s"), file=self.stream, dynamic_ncols=True,
                         bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                    "[{elapsed}<{remaining}, {rate_fmt}]{postfix}") if self.interactive else None
 

@@ -13,7 +13,6 @@ The submitted file itself is never changed: the repaired copy goes to a staging 
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import MissingEntry
@@ -125,64 +124,3 @@ def stage(submitted, staged, gradebook, assignment, notebooks):
         if notes[student, notebook]:
             path.write_text(json.dumps(nb, indent=1))
     return notes
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """What is wrong with a submitted file nbgrader could not grade, told to the instructor or to the learner."""
-
-    kind: str  # "empty", "not text", "not JSON", "not a notebook" or "cells changed"
-    detail: str = ""  # the decoder's or nbformat's own words
-    line: int = 0
-    column: int = 0
-
-    def for_instructor(self):
-        if self.kind == "cells changed":
-            return "not gradable: nbgrader could not match its graded cells to the assignment's (cells changed or removed)"
-        if self.kind == "not JSON":
-            return (f"unreadable: not valid JSON ({self.detail}, line {self.line} column {self.column}): "
-                    "the file is cut short or was edited outside Jupyter")
-        if self.kind == "not a notebook":
-            return f"unreadable: JSON, but not a valid notebook ({self.detail})"
-        return f"unreadable: {'the file is empty' if self.kind == 'empty' else 'not a text file'}{self.detail}"
-
-    def for_learner(self):
-        if self.kind == "empty":
-            return "The file you handed in is empty."
-        if self.kind == "not text":
-            return f"The file you handed in is not a notebook: it is not text{self.detail}."
-        if self.kind == "not JSON":
-            return (f"The file you handed in is not a complete notebook: it breaks off or goes wrong at line "
-                    f"{self.line}, column {self.column} ({self.detail}). This happens when a notebook is cut short "
-                    "while it is saved or uploaded, or edited outside Jupyter.")
-        if self.kind == "not a notebook":
-            return f"The file you handed in is JSON, but not a Jupyter notebook ({self.detail})."
-        return ("The grader could not match your notebook's graded cells to the assignment's: "
-                "a graded cell may have been deleted, copied or changed.")
-
-
-def diagnose(path):
-    """Why the notebook at ``path`` could not be graded (an :class:`Unreadable`); "cells changed" when it reads well."""
-    import nbformat
-
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        return Unreadable("empty", " (the file is missing)")
-    if not data.strip():
-        return Unreadable("empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return Unreadable("not text", f" (byte {error.start} cannot be read)")
-    try:
-        notebook = json.loads(text)
-    except json.JSONDecodeError as error:
-        return Unreadable("not JSON", error.msg, error.lineno, error.colno)
-    try:
-        nbformat.validate(nbformat.from_dict(notebook))
-    except Exception as error:  # noqa: BLE001 - nbformat raises several kinds
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return Unreadable("not a notebook", first[:160])
-    return Unreadable("cells changed")
-

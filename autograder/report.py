@@ -14,7 +14,9 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import compute_checksum, is_solution
 
+from autograder import course
 from autograder.preprocessors import NOT_RUN
+from autograder.submissions import State, submitted_notebooks
 from autograder.verify import WITHHELD
 from rnnlab import testing
 
@@ -45,6 +47,7 @@ class Counts:
     submitted: int = 0  # collected
     graded: int = 0  # with a grade in the gradebook
     unreadable: int = 0  # collected, but could not be graded (the grader's summary says why)
+    not_graded: int = 0  # collected after the last grade
     untouched: int = 0  # graded, but no answer cell differs from the release
 
 
@@ -101,13 +104,16 @@ def cell_stats(db_url, graded_notebooks):
 def notebook_counts(coursedir, graded_notebooks):
     """One :class:`Counts` per notebook that anyone submitted."""
     counts = {}
-    root = Path(coursedir.root)
-    for path in sorted((root / coursedir.submitted_directory).glob("*/*/*.ipynb")):
-        row = counts.setdefault(path.stem, Counts(path.stem))
+    statuses = State(coursedir).statuses()
+    for student, assignment, name in submitted_notebooks(coursedir, course.assignments(coursedir.root)):
+        row = counts.setdefault(name, Counts(name))
         row.submitted += 1
-        graded = graded_notebooks.get((path.parts[-3], path.stem))
-        if graded is None:
+        graded = graded_notebooks.get((student, name))
+        status = statuses.get((student, assignment, name))
+        if status is not None and not status.outcome.scored:
             row.unreadable += 1
+        elif graded is None:
+            row.not_graded += 1
         else:
             row.graded += 1
             row.untouched += _untouched(graded)
@@ -144,9 +150,11 @@ def report(coursedir, out_dir, top=15):
     graded_notebooks = _graded_notebooks(autograded)
     counts = notebook_counts(coursedir, graded_notebooks)
     stats, fired = cell_stats(coursedir.db_url, graded_notebooks), mistakes_fired(autograded)
-    lines = ["| notebook | submitted | graded | unreadable | untouched |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| notebook | submitted | graded | unreadable | not graded yet | untouched |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for row in counts:
-        lines.append(f"| {row.notebook} | {row.submitted} | {row.graded} | {row.unreadable} | {row.untouched} |")
+        lines.append(f"| {row.notebook} | {row.submitted} | {row.graded} | {row.unreadable} | {row.not_graded} "
+                     f"| {row.untouched} |")
     lines += ["", "Per test cell, over the learners who attempted it (wrote the function it tests):", "",
               "| notebook | cell | points | attempted | learners who lost points | mean |",
               "| --- | --- | ---: | ---: | ---: | ---: |"]

@@ -18,7 +18,7 @@ The wall-clock limit per cell is nbclient's ``timeout``; the grader kills the wh
 sandbox (``--die-with-parent``, PID namespace) when the kernel dies or times out.
 
 Without bubblewrap (a laptop without it, a non-Linux machine) the kernel runs with
-the rlimits only, as the current user: say ``Sandbox.available()`` -> False, and the
+the rlimits only, as the current user: :func:`available` says False, and the
 grade command prints a warning. Install it with ``apt-get install bubblewrap``.
 """
 
@@ -26,23 +26,50 @@ import os
 import shutil
 import sys
 import sysconfig
-from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer
+from traitlets.config import Configurable
 
 import rnnlab
 
 FIRST_UID = 61000  # worker slot k runs kernels as uid/gid FIRST_UID + k
 
 
-@dataclass(frozen=True)
-class Limits:
-    memory_bytes: int = 2 * 1024**3  # address space of the kernel
-    cpu_seconds: int = 300  # CPU time of the whole kernel
-    processes: int = 64  # per uid: threads count too (BLAS, ZeroMQ)
-    open_files: int = 256
-    file_bytes: int = 256 * 1024**2  # largest file the kernel may write
+class Limits(Configurable):
+    """
+    What one learner's kernel may use, set like nbgrader's traits in ``nbgrader_config.py``, e.g.
+    ``c.Limits.memory_bytes = 4 * 1024**3``. (The wall-clock limit per cell is ``ExecutePreprocessor.timeout``.)
+    """
+
+    memory_bytes = Integer(2 * 1024**3, help="Address space of the kernel, in bytes").tag(config=True)
+    cpu_seconds = Integer(300, help="CPU time of the whole kernel, in seconds").tag(config=True)
+    processes = Integer(64, help="Processes per uid; threads count too (BLAS, ZeroMQ)").tag(config=True)
+    open_files = Integer(256, help="Open files").tag(config=True)
+    file_bytes = Integer(256 * 1024**2, help="Largest file the kernel may write, in bytes").tag(config=True)
+
+    def rlimits(self):
+        """{resource name: limit}: what ``prlimit`` and the fork server (autograder.forkserver) set."""
+        return {"RLIMIT_AS": self.memory_bytes, "RLIMIT_CPU": self.cpu_seconds, "RLIMIT_NPROC": self.processes,
+                "RLIMIT_NOFILE": self.open_files, "RLIMIT_FSIZE": self.file_bytes}
+
+
+_PRLIMIT_OPTIONS = {"RLIMIT_AS": "--as", "RLIMIT_CPU": "--cpu", "RLIMIT_NPROC": "--nproc", "RLIMIT_NOFILE": "--nofile",
+                    "RLIMIT_FSIZE": "--fsize"}
+
+
+def kernel_environment(base, home):
+    """
+    The environment of a learner's kernel (and of the fork server that starts kernels): the few variables it
+    needs from ``base``, ``home`` as its home and Matplotlib's folder, no user site-packages, and one BLAS
+    thread (small matrices run many times faster on one thread; rnnlab sets the same when imported).
+    """
+    env = {key: value for key, value in base.items()
+           if key in ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    env.update(HOME=str(home), MPLCONFIGDIR=str(home), MPLBACKEND="module://matplotlib_inline.backend_inline",
+               PYTHONNOUSERSITE="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
 
 
 def bwrap_path():
@@ -72,22 +99,15 @@ def _readable_roots():
     return kept
 
 
-def wrap_command(command, workdir, slot=0, limits=Limits(), root=None):
+def wrap_command(command, workdir, slot=0, limits=None, root=None):
     """
     The command that runs ``command`` (a list) sandboxed in ``workdir``, with ``root`` (default:
     ``workdir`` itself; a folder holding it) as its only writable folder. Without bubblewrap: rlimits only.
     """
     workdir = os.path.realpath(workdir)
     bound = os.path.realpath(root or workdir)
-    limit_args = [
-        "prlimit",
-        f"--as={limits.memory_bytes}",
-        f"--cpu={limits.cpu_seconds}",
-        f"--nproc={limits.processes}",
-        f"--nofile={limits.open_files}",
-        f"--fsize={limits.file_bytes}",
-        "--",
-    ]
+    limits = limits or Limits()
+    limit_args = ["prlimit", *(f"{_PRLIMIT_OPTIONS[name]}={value}" for name, value in limits.rlimits().items()), "--"]
     if not available():
         return limit_args + list(command)
     uid = FIRST_UID + slot
@@ -150,8 +170,11 @@ class SandboxedKernelManager(AsyncKernelManager):
     """An ipykernel manager whose kernel runs through :func:`wrap_command` in its working folder."""
 
     slot = 0
-    limits = Limits()
     root = None  # the folder to make writable, when it holds more than the kernel's working folder
+
+    @property
+    def limits(self):
+        return Limits(config=self.config)  # nbgrader_config.py's c.Limits, as the grader passed it on
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -164,12 +187,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         os.chmod(self.connection_file, 0o644)
         prepare_workdir(self.root or workdir, self.slot)
-        env = {key: value for key, value in kw.get("env", os.environ).items()
-               if key in ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-        env.update(HOME=workdir, MPLCONFIGDIR=workdir, MPLBACKEND="module://matplotlib_inline.backend_inline",
-                   PYTHONNOUSERSITE="1", OPENBLAS_NUM_THREADS="1",
-                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        kw["env"] = env
+        env = kw["env"] = kernel_environment(kw.get("env", os.environ), workdir)
         return self.wrap(kernel_cmd, workdir, env), kw
 
     def wrap(self, kernel_cmd, workdir, env):

@@ -97,7 +97,7 @@ def test_a_class_end_to_end_collect_grade_feedback_export_report(tmp_path):
     printed = _cli(course, "report", "--out", str(tmp_path / "report"))
     assert "| square root taken (that is the RMSE) | 00_setup | mean_baseline_mse_example | 2 |" in printed
     assert "| the 1 is one column too far right | 00_setup | one_hot_values | 1 |" in printed
-    assert "| 00_setup | 5 | 5 | 0 | 1 |" in printed  # submitted, graded, unreadable, untouched (bob)
+    assert "| 00_setup | 5 | 5 | 0 | 0 | 1 |" in printed  # submitted, graded, unreadable, not graded yet, untouched (bob)
     assert "| 00_setup | one_hot_values | 2 | 4 | 1 | 1.50 |" in printed  # of the 4 who wrote one_hot, erin lost it
     png = (tmp_path / "report" / "report.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

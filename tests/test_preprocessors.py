@@ -6,6 +6,7 @@ from traitlets.config import Config
 
 from autograder import preprocessors, verify
 from autograder.preprocessors import NOT_RUN, CapOutputs, Grading, MarkUnrunCells, Recheck, graded_test_cells
+from autograder.submissions import GRADED, Outcome, Status
 
 
 def _test_cell(grade_id, outputs=(), **meta):
@@ -30,7 +31,7 @@ def test_a_cell_that_never_ran_gets_an_error_saying_why():
         _test_cell("f_values"),
         nbformat.v4.new_code_cell("   "),  # an empty cell has nothing to score
     ])
-    MarkUnrunCells()(nb, {"grading": {"problem": "timeout"}})
+    MarkUnrunCells()(nb, {"grading": {"status": Status(Outcome.TIMEOUT)}})
     assert nb.cells[0].outputs == []
     error, = nb.cells[1].outputs
     assert error.ename == NOT_RUN and "timeout" in error.evalue
@@ -66,7 +67,7 @@ def test_a_cell_nbgrader_scores_zero_keeps_its_output_unjudged():
     tasks = {grade_id: [verify.Task(f"t{n}", verify.Probe("values", "f on new inputs", None, function="f"), {})]
              for n, grade_id in enumerate(("f_values", "f_shapes"))}
     sent = preprocessors.SentProbe("", tasks, "/nonexistent.npz", None)
-    Recheck()(nb, {"metadata": {"path": "/"}, "grading": {"probe": sent, "problem": ""}})
+    Recheck()(nb, {"metadata": {"path": "/"}, "grading": {"probe": sent, "status": GRADED}})
     assert [o.output_type for o in nb.cells[0].outputs] == ["stream"]
     withheld, = nb.cells[1].outputs  # no answer came back: the points of the passed cell are withheld
     assert withheld.ename == "PointsWithheld" and "could not call your functions" in withheld.evalue
