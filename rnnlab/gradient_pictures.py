@@ -119,7 +119,8 @@ class Pictures:
         eig_ax.set_anchor("W")  # room on the right for the legend
         eig_ax.set_xlabel("real part")
         eig_ax.set_ylabel("imaginary part")
-        self.eigenvalue_points = eig_ax.scatter([], [], s=12, color="C0", animated=True)
+        # A line of markers, not a scatter: the same dots, drawn in a fraction of the time.
+        self.eigenvalue_points, = eig_ax.plot([], [], "o", markersize=np.sqrt(12), color="C0", animated=True)
         self.gamma_circle, = eig_ax.plot([], [], "--", color="C3", linewidth=1, animated=True)
         self.sigma_circle, = eig_ax.plot([], [], ":", color="C1", linewidth=1.5, animated=True)
 
@@ -332,7 +333,7 @@ class Pictures:
         self.horizon_line.set_xdata([min(data["horizon"], T)] * 2)
 
         eigenvalues = data["eigenvalues"]
-        self.eigenvalue_points.set_offsets(np.column_stack([eigenvalues.real, eigenvalues.imag]))
+        self.eigenvalue_points.set_data(eigenvalues.real, eigenvalues.imag)
         inverse_gamma = 1 / data["gamma"]
         self.gamma_circle.set_data(inverse_gamma * self.circle[0], inverse_gamma * self.circle[1])
         self.gamma_circle.set_visible(inverse_gamma != 1)

@@ -182,7 +182,7 @@ def test_the_picture_draws_the_computed_data(explorer):
     np.testing.assert_allclose(pictures.cell_line.get_ydata(), data["log_cell_path_norms"] / np.log(10))
     np.testing.assert_allclose(pictures.envelope_line.get_ydata(), data["log_envelope"] / np.log(10))
     np.testing.assert_array_equal(pictures.norm_line.get_xdata(), data["k"])
-    np.testing.assert_allclose(pictures.eigenvalue_points.get_offsets(),
+    np.testing.assert_allclose(pictures.eigenvalue_points.get_xydata(),
                                np.column_stack([data["eigenvalues"].real, data["eigenvalues"].imag]))
     np.testing.assert_array_equal(pictures.heatmap.get_array(), data["states"].T)
     assert pictures.horizon_line.get_xdata()[0] == pytest.approx(data["horizon"])
