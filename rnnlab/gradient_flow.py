@@ -470,15 +470,13 @@ def log_norms_through_time(jacobians, steps):
     products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k
     log_scales = np.full(len(steps), -np.inf)
     product, spare = np.eye(S), np.empty((S, S))
-    cell_part = np.empty((S, S - H))
     log_scale = 0.0
     for k in range(int(steps[-1]) + 1):
         if k > 0:
             t = T - k  # J_{T-k+1} is stored at index T - k
             np.matmul(product, by_h[t], out=spare[:, :H])
-            if by_c is not None:
-                np.multiply(product[:, :H], by_c[t, 0], out=spare[:, H:])
-                spare[:, H:] += np.multiply(product[:, H:], by_c[t, 1], out=cell_part)
+            if by_c is not None:  # the columns of c_{t-1}: P[:, :H] diag(by_c[t, 0]) + P[:, H:] diag(by_c[t, 1])
+                np.einsum("sgh,gh->sh", product.reshape(S, 2, H), by_c[t], out=spare[:, H:])
             product, spare = spare, product
         # Every few steps is enough: a few steps' Jacobians cannot carry the product from 2**100 to the end
         # of float64's range (2**1023), nor from 2**-100 to its bottom.
