@@ -32,6 +32,16 @@ RTOL = 1e-7
 ATOL = 1e-10
 
 
+def _label(word):
+    """How a message of the course's checks starts in a notebook: a bold red word (the feedback pages keep such
+    messages whole, autograder.feedback.HideHiddenTests)."""
+    return f"\x1b[1;31m{word}:\x1b[0m"
+
+
+FAILED, NOT_YET, TO_DO = _label("Test failed"), _label("Not yet"), _label("To do")
+LABELS = (FAILED, NOT_YET, TO_DO)
+
+
 class CheckFailed(AssertionError):
     """A test check failed; the message is written for the learner."""
 
@@ -39,7 +49,7 @@ class CheckFailed(AssertionError):
         # IPython shows these lines instead of a traceback (and nbgrader's feedback shows what IPython
         # showed): the learner needs what was expected and what came, not the frames of rnnlab.
         first, *rest = str(self).split("\n")
-        return [f"\x1b[1;31mTest failed:\x1b[0m {first}", *rest]
+        return [f"{FAILED} {first}", *rest]
 
 
 class EarlierWorkError(CheckFailed):
@@ -56,7 +66,7 @@ class EarlierWorkError(CheckFailed):
         return type(self), (self.label, self.reason, self.advice)
 
     def _render_traceback_(self):
-        return [f"\x1b[1;31mNot yet:\x1b[0m {self}"]
+        return [f"{NOT_YET} {self}"]
 
 
 # Function name -> did its latest worked example / gradient check pass, in this kernel (since load_examples).
@@ -464,7 +474,7 @@ def not_written_message(error):
 
 def _show_not_written(shell, etype, value, tb, tb_offset=None):
     # IPython's handler for NotImplementedError: one line instead of a traceback through rnnlab's frames
-    stb = [f"\x1b[1;31mTo do:\x1b[0m {not_written_message(value)}"]
+    stb = [f"{TO_DO} {not_written_message(value)}"]
     shell._showtraceback(etype, value, stb)  # the error output nbgrader grades (ename stays NotImplementedError)
     return stb
 
