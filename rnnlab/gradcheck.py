@@ -61,32 +61,6 @@ def eval_numerical_gradient(f, x, h=DEFAULT_H):
     return grad
 
 
-def eval_numerical_gradient_array(f, x, df, h=DEFAULT_H):
-    """
-    Centred finite-difference gradient of an array-valued function, contracted with
-    an upstream gradient: grad[i] ~ sum(df * d f(x) / dx[i]).
-
-    Inputs:
-    - f: Function of one array argument that returns an array of the shape of df
-    - x: Array at which to evaluate the gradient; it is changed in place and restored
-    - df: Upstream gradient, of the shape of f(x)
-    - h: Step size
-
-    Returns:
-    - grad: Array of the shape of x
-    """
-    grad = np.zeros_like(x, dtype=np.float64)
-    for ix in np.ndindex(x.shape):
-        old_value = x[ix]
-        x[ix] = old_value + h
-        plus = np.array(f(x), dtype=np.float64)  # copy: f may return a view of x
-        x[ix] = old_value - h
-        minus = np.array(f(x), dtype=np.float64)
-        x[ix] = old_value
-        grad[ix] = np.sum((plus - minus) * df) / (2 * h)
-    return grad
-
-
 class WrongReturn(TypeError, ValueError):
     """A forward or backward pass returned other values than the check needs (``function`` names which one)."""
 
