@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import course
-from rnnlab.testing import close
+from rnnlab.testing import SAME_ATOL, SAME_RTOL, close
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,8 @@ def _tolist(value):
 
 
 def _same(a, b):
-    """Two outputs (of the reference and a mutant) are the same to within rounding: far tighter than a test cell."""
-    return close(a, b, rtol=1e-9, atol=1e-12)
+    """Two outputs (of the reference and a mutant) are the same to within rounding (rnnlab.testing.SAME_RTOL)."""
+    return close(a, b, rtol=SAME_RTOL, atol=SAME_ATOL)
 
 
 def _sequences(inputs, expected):

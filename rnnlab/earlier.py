@@ -27,10 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.testing import EarlierWorkError
-
-# as the test cells compare (rnnlab.testing), a little looser: another machine, another summation order
-RTOL, ATOL = 1e-6, 1e-9
+from rnnlab.testing import RECOMPUTED_ATOL, RECOMPUTED_RTOL, EarlierWorkError, close
 
 
 def _unfinished(label, reason, advice):
@@ -148,7 +145,7 @@ def _check(name, function, namespace, example):
             return f"does not match its worked example yet ({output} is not an array of numbers)"
         if actual.shape != value.shape:
             return f"does not match its worked example yet ({output} has shape {actual.shape}, not {value.shape})"
-        if not np.allclose(actual, value, rtol=RTOL, atol=ATOL):
+        if not close(actual, value, RECOMPUTED_RTOL, RECOMPUTED_ATOL):
             return f"does not match its worked example yet ({output} differs)"
     if len(outputs) < len(expected):
         return f"does not match its worked example yet (it returns {len(outputs)} values, not {len(expected)})"
