@@ -556,3 +556,17 @@ def load_examples(path="reference.json", forget=True):
             sequences=tuple(entry.get("sequences", ())),
         )
     return examples
+
+
+def least_squares(params, batch):
+    """
+    The model of 05's worked example of ``train``: loss 0.5 |w - batch[:3]|^2 + 0.5 |u - batch[3:]|^2 and its
+    gradients, for parameters ``{"w": (3,), "u": (2,)}`` and a batch of 5 numbers (two arrays, as a model has).
+    Introduced in 05's test of ``train``.
+
+    Returns a tuple of:
+    - loss: A number
+    - grads: Dict with the names of ``params``, each gradient of the shape of its parameter
+    """
+    dw, du = params["w"] - batch[:3], params["u"] - batch[3:]
+    return 0.5 * np.sum(dw ** 2) + 0.5 * np.sum(du ** 2), {"w": dw, "u": du}
