@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnlab import testing
 from rnnlab.testing import RECOMPUTED_ATOL, RECOMPUTED_RTOL, EarlierWorkError, close
 
 
@@ -110,8 +111,6 @@ def call_as_tested(function, namespace, call, inputs):
       ["returned", index or key, ...] or ["argument", position, index or key, ...] (an argument the function
       was given, afterwards).
     """
-    from rnnlab import testing
-
     inputs = {key: np.array(value, dtype=np.float64) for key, value in inputs.items()}
     convert = {"float": float, "int": int, "list": list}
 
