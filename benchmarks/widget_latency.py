@@ -5,7 +5,7 @@
 For every control, moves it the way a slider does (setting the control's value from Python
 runs the same code as a move in the browser: compute, draw, encode) to values it has not
 had before, so nothing comes from the explorer's cache of results. Prints the median and the
-worst update in milliseconds and the worst as a fraction of the 100 ms budget (below 1.00:
+worst update in milliseconds and the worst as a fraction of the 50 ms budget (below 1.00:
 within budget), per control and over all moves, in wall-clock and in CPU time (CPU time is
 what a busy machine changes least). "first" is the very first move of a control, which may
 also have to draw axes it has not drawn before; the later moves mostly reuse them.
@@ -19,7 +19,7 @@ import numpy as np
 
 from rnnlab.widgets import CELLS, Explorer
 
-BUDGET_SECONDS = 0.100
+BUDGET_SECONDS = 0.050  # the worst update a learner should wait for (issue 24: on a quiet machine)
 # Values each control visits in turn (none of them the starting value).
 MOVES = {
     "cell": [c for c in CELLS],
@@ -75,7 +75,8 @@ def main():
     print(f"all {len(every_move)} moves: median {1000 * statistics.median(every_move):.1f} ms, worst "
           f"{1000 * worst_overall:.1f} ms (CPU time: median {1000 * statistics.median(every_cpu):.1f} ms, "
           f"worst {1000 * max(every_cpu):.1f} ms)")
-    print(f"worst update: {1000 * worst_overall:.1f} ms = {worst_overall / BUDGET_SECONDS:.2f} of the 100 ms budget")
+    print(f"worst update: {1000 * worst_overall:.1f} ms = {worst_overall / BUDGET_SECONDS:.2f} "
+          f"of the {1000 * BUDGET_SECONDS:.0f} ms budget")
 
 
 if __name__ == "__main__":

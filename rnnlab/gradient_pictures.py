@@ -221,7 +221,7 @@ class Pictures:
             ax.legend(*zip(*entries), fontsize=8, framealpha=1, **outside).set_animated(True)
 
     def _overlay(self, name, variant, corner):
-        """The pixels of one view's title, legend and (see STORED_LABELS) axis labels, drawn on white: a list of stored regions."""
+        """The pixels of one view's title, legend and (STORED_LABELS) axis labels, drawn on white: stored regions."""
         key = (name, variant, corner)
         if key in self.overlays:
             return self.overlays[key]
@@ -251,7 +251,7 @@ class Pictures:
         return Bbox.from_extents(box.x0 - 6, quarter.y0, quarter.x1, box.y0 - 5)
 
     def _view_limits(self, data):
-        """Every view's axis limits (snapped) and the heatmap's colour range ("colourbar"): the keys of the backgrounds."""
+        """Every view's axis limits (snapped) and the heatmap's colour range ("colourbar"): the backgrounds' keys."""
         settings = data["settings"]
         T, H = settings["T"], settings["hidden_size"]
         radius = _snap_up(1.1 * max(1.0, 1 / data["gamma"], data["sigma_max"], data["spectral_radius"]), NICE_RADII)
