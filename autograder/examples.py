@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from autograder import course
-from rnnlab.testing import close
+from rnnlab.earlier import call_as_tested
+from rnnlab.testing import SAME_ATOL, SAME_RTOL, close
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class Example:
     # How much the example's own computation can magnify rounding: another CPU or BLAS build rounds
     # differently, and, say, the states of an exploding RNN carry that difference forward as its gradient grows.
     rounding_growth: float = 1.0
+    # How the test cell calls the function, for rnnlab.earlier.call_as_tested (written into reference.json). None:
+    # a backward pass gets its upstream gradients (the inputs named d...) and the cache of its forward pass, any
+    # other function its inputs by name.
+    call: dict = None
 
 
 @dataclass
@@ -145,8 +150,8 @@ def _tolist(value):
 
 
 def _same(a, b):
-    """Two outputs (of the reference and a mutant) are the same to within rounding: far tighter than a test cell."""
-    return close(a, b, rtol=1e-9, atol=1e-12)
+    """Two outputs (of the reference and a mutant) are the same to within rounding (rnnlab.testing.SAME_RTOL)."""
+    return close(a, b, rtol=SAME_RTOL, atol=SAME_ATOL)
 
 
 def _sequences(inputs, expected):
@@ -154,6 +159,34 @@ def _sequences(inputs, expected):
     say which time steps differ (rnnlab.testing.check_outputs)."""
     steps = {np.shape(value)[:2] for value in inputs.values() if np.ndim(value) == 3}
     return [name for name, value in expected.items() if np.ndim(value) == 3 and np.shape(value)[:2] in steps]
+
+
+def _usual_call(function, inputs):
+    """The course's calling convention: forward(**inputs) -> (out, ..., cache); backward(dout, ..., cache)."""
+    if function.endswith("_backward"):
+        douts = [name for name in inputs if name.startswith("d")]
+        cache = {"cache": function.replace("_backward", "_forward"), "inputs": [n for n in inputs if n not in douts]}
+        return {"args": [*({"input": name} for name in douts), cache]}
+    return {"kwargs": {name: {"input": name} for name in inputs}}
+
+
+def _call_entry(example, reference, inputs, expected):
+    """
+    How the test cell calls ``example.function``, for reference.json, once it is shown to give the expected outputs
+    (rnnlab.earlier.call_as_tested on the reference solution); None when the usual convention does not (that
+    function cannot be checked from a later notebook).
+    """
+    call = example.call or _usual_call(example.function, inputs)
+    try:
+        with np.errstate(all="ignore"):
+            outputs = call_as_tested(reference[example.function], reference, call, inputs)
+        same = len(outputs) >= len(expected) and all(np.shape(got) == np.shape(want) and _same(got, want)
+                                                     for got, want in zip(outputs, expected.values()))
+    except Exception:  # noqa: BLE001 - the usual convention does not fit this function
+        same = False
+    if not same and example.call:
+        raise ValueError(f"{example.name}: the catalogue's call does not give the example's outputs: update it")
+    return call if same else None
 
 
 def build_reference(catalogue, root=None):
@@ -187,6 +220,9 @@ def build_reference(catalogue, root=None):
             "revisit": example.revisit,
             "sequences": _sequences(inputs, expected),
         }
+        call = _call_entry(example, reference, inputs, expected)
+        if call is not None:
+            stored[example.name]["call"] = call
     return stored
 
 

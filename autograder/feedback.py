@@ -45,12 +45,14 @@ from nbgrader.utils import is_grade, is_task
 from traitlets import Bool, Unicode
 
 from autograder.submissions import State, diagnose, submitted_notebooks
+from rnnlab.testing import LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # ours: rnnlab_feedback/
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates"
 
-# rnnlab's checks render their message alone (CheckFailed._render_traceback_): such a traceback is kept
-RENDERED_BY_RNNLAB = ("\x1b[1;31mTest failed:", "\x1b[1;31mNot yet:")
+# rnnlab's checks render their message alone (CheckFailed._render_traceback_, an unwritten function's one line):
+# such a traceback is kept
+RENDERED_BY_RNNLAB = LABELS
 
 
 def hidden_note(count):

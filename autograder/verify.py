@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnlab.gradcheck import DEFAULT_H, DEFAULT_THRESHOLD, gradient_error
-from rnnlab.testing import close
+from rnnlab.gradcheck import DEFAULT_H, DEFAULT_THRESHOLD, gradient_error, numerical_gradient
+from rnnlab.testing import RECOMPUTED_ATOL, RECOMPUTED_RTOL, close
 
 WITHHELD = "PointsWithheld"
-# a little looser than the test cells (1e-7, 1e-10): fresh inputs, another summation order
-RTOL, ATOL = 1e-6, 1e-9
 
 
 @dataclass(frozen=True)
@@ -51,8 +49,8 @@ class Probe:
     run: object = None
     forward: str = ""
     backward: str = ""
-    rtol: float = RTOL
-    atol: float = ATOL
+    rtol: float = RECOMPUTED_RTOL
+    atol: float = RECOMPUTED_ATOL
     # for ``outcome``: check(inputs, outputs) -> "" or a reason, judged here without a reference (a trained
     # model's predictions on inputs drawn here, e.g. its error on new sequences must be below a bound)
     check: object = None
@@ -146,6 +144,9 @@ def answer(namespace, tasks, h=DEFAULT_H):
             grads = grads if isinstance(grads, tuple) else (grads,)
             for index, grad in enumerate(grads):
                 arrays[f"{task.key}/grad{index}"] = np.array(grad, dtype=np.float64)
+            # The forward pass at x + h and x - h, entry by entry; the differences are taken by judge(), outside.
+            # Written out here rather than calling rnnlab.gradcheck: this runs in the learner's kernel, where any
+            # module can have been replaced, so it relies on nothing but the learner's forward pass and numpy.
             for name, value in inputs.items():
                 plus, minus = [], []
                 for i in range(value.size):
@@ -215,21 +216,6 @@ def read_answer(path, canary):
 # in the grader --------------------------------------------------------------------------
 
 
-def _reference_differences(forward, inputs, name, douts, h=DEFAULT_H):
-    """Centred finite differences of the reference forward pass in ``name``, against ``douts``: computed here."""
-    value = inputs[name]
-    numeric = np.zeros(value.size)
-    for i in range(value.size):
-        outs = []
-        for step in (h, -h):
-            moved = {key: array.copy() for key, array in inputs.items()}
-            moved[name].flat[i] += step
-            outs.append(forward(**moved)[:-1])
-        numeric[i] = sum(float(np.sum((np.asarray(plus) - np.asarray(minus)) * dout))
-                         for plus, minus, dout in zip(*outs, douts)) / (2 * h)
-    return numeric
-
-
 def judge(task, arrays, errors, reference, forward_right=None):
     """
     "" when the learner's answer to ``task`` is right, else a reason for the learner. For a gradient
@@ -246,7 +232,8 @@ def judge(task, arrays, errors, reference, forward_right=None):
         # A right forward pass has the reference's finite differences, computed here: numbers the kernel sends
         # back cannot stand in for them. Only a wrong one is differenced in the kernel (the cell, too, compares
         # the backward pass with the learner's own forward pass), and it must be wrong in its own re-checks too.
-        trusted = all(out is not None and close(out, want, RTOL, ATOL) for out, want in zip(reported, expected))
+        trusted = all(out is not None and close(out, want, RECOMPUTED_RTOL, RECOMPUTED_ATOL)
+                      for out, want in zip(reported, expected))
         if not trusted and forward_right:
             return f"{probe.describe}: {probe.forward} gave other outputs here than in its own re-check"
         for index, (name, value) in enumerate(inputs.items()):
@@ -254,14 +241,16 @@ def judge(task, arrays, errors, reference, forward_right=None):
             if grad is None or grad.shape != value.shape:
                 return f"{probe.describe}: d{name} is missing or has the wrong shape"
             if trusted:
-                numeric = _reference_differences(forward, inputs, name, task.douts)
+                numeric = numerical_gradient(forward, {key: array.copy() for key, array in inputs.items()}, name,
+                                             task.douts)
                 if not gradient_error(grad, numeric.reshape(value.shape)) < DEFAULT_THRESHOLD:
                     return f"{probe.describe}: d{name} does not agree with finite differences"
                 continue
+            # the centred differences of the outputs answer() computed in the kernel at x + h and x - h
             numeric = np.zeros(value.size)
             for k, dout in enumerate(task.douts):
                 plus, minus = arrays.get(f"{task.key}/{name}/plus{k}"), arrays.get(f"{task.key}/{name}/minus{k}")
-                if plus is None or plus.shape != (value.size, *dout.shape) or minus.shape != plus.shape:
+                if any(shifted is None or shifted.shape != (value.size, *dout.shape) for shifted in (plus, minus)):
                     return f"{probe.describe}: the forward pass did not give outputs of a fixed shape"
                 numeric += ((plus - minus) * dout).reshape(value.size, -1).sum(axis=1) / (2 * DEFAULT_H)
             if not gradient_error(grad, numeric.reshape(value.shape)) < DEFAULT_THRESHOLD:

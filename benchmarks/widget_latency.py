@@ -5,9 +5,10 @@
 For every control, moves it the way a slider does (setting the control's value from Python
 runs the same code as a move in the browser: compute, draw, encode) to values it has not
 had before, so nothing comes from the explorer's cache of results. Prints the median and the
-worst update in milliseconds and the worst as a fraction of the 100 ms budget (below 1.00:
-within budget). "first" is the very first move of a control, which may also have to draw
-axes it has not drawn before; the later moves mostly reuse them.
+worst update in milliseconds and the worst as a fraction of the 50 ms budget (below 1.00:
+within budget), per control and over all moves, in wall-clock and in CPU time (CPU time is
+what a busy machine changes least). "first" is the very first move of a control, which may
+also have to draw axes it has not drawn before; the later moves mostly reuse them.
 """
 
 import argparse
@@ -18,7 +19,7 @@ import numpy as np
 
 from rnnlab.widgets import CELLS, Explorer
 
-BUDGET_SECONDS = 0.100
+BUDGET_SECONDS = 0.050  # the worst update a learner should wait for (issue 24: on a quiet machine)
 # Values each control visits in turn (none of them the starting value).
 MOVES = {
     "cell": [c for c in CELLS],
@@ -51,7 +52,7 @@ def main():
     print(f"Explorer() at H = 64, T = 200: {time.perf_counter() - start:.2f} s to build and draw")
     print(f"{'cell':6s} {'control':12s} {'first':>8s} {'median':>8s} {'worst':>8s} {'worst/budget':>13s}"
           f"  (worst in CPU time, the same without other programs)")
-    worst_overall = 0.0
+    every_move, every_cpu = [], []
     for cell in args.cells:
         for name, values in MOVES.items():
             explorer.set(cell=cell, hidden_size=64, T=200, init="gaussian", gain=1.0, gain_by="spectral radius",
@@ -61,7 +62,8 @@ def main():
                 values = [c for c in CELLS if c != cell] + [cell]
             seconds, cpu_seconds = zip(*(move(explorer, name, value) for value in values[:args.moves]))
             worst = max(seconds)
-            worst_overall = max(worst_overall, worst)
+            every_move += seconds
+            every_cpu += cpu_seconds
             if args.verbose:
                 print("  ", ", ".join(f"{value}: {1000 * s:.0f} ms" for value, s in zip(values, seconds)))
             print(f"{cell:6s} {name:12s} {1000 * seconds[0]:7.1f}  {1000 * statistics.median(seconds):7.1f}  "
@@ -69,7 +71,12 @@ def main():
     revisit = [move(explorer, "gain", value)[0] for value in (1.0, 1.1, 1.0, 1.1, 1.0)]
     print(f"going back to a setting already seen (cached result, drawn backgrounds): "
           f"{1000 * np.median(revisit[2:]):.1f} ms")
-    print(f"worst update: {1000 * worst_overall:.1f} ms = {worst_overall / BUDGET_SECONDS:.2f} of the 100 ms budget")
+    worst_overall = max(every_move)
+    print(f"all {len(every_move)} moves: median {1000 * statistics.median(every_move):.1f} ms, worst "
+          f"{1000 * worst_overall:.1f} ms (CPU time: median {1000 * statistics.median(every_cpu):.1f} ms, "
+          f"worst {1000 * max(every_cpu):.1f} ms)")
+    print(f"worst update: {1000 * worst_overall:.1f} ms = {worst_overall / BUDGET_SECONDS:.2f} "
+          f"of the {1000 * BUDGET_SECONDS:.0f} ms budget")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Synthetic tasks (the same ``seed`` always gives the same arrays):
 
 - :func:`adding_problem` -- remember two marked numbers across a long sequence.
-- :func:`copy_task` -- reproduce a few symbols after a long blank delay.
+- :func:`recall_task` -- recall the last of a few marked numbers, seen long ago.
 - :func:`sine_waves` -- predict the next value of a noisy sine wave.
 
 Real data that ships with installed packages (nothing is downloaded):
@@ -16,7 +16,6 @@ Real data that ships with installed packages (nothing is downloaded):
 Shapes follow the course convention: ``N`` sequences, ``T`` time steps, batch first.
 """
 
-from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -108,72 +107,6 @@ def recall_task(N, T, seed=0, max_marks=3):
     x = np.stack([values, markers], axis=-1)  # (N, T, 2)
     y = values[np.arange(N), last][:, None]  # (N, 1)
     return x, y
-
-
-@dataclass(frozen=True)
-class CopyTask:
-    """Token ids of a copy task; ``blank`` and ``delimiter`` are the special symbols."""
-
-    x: np.ndarray  # (N, T) int input ids
-    y: np.ndarray  # (N, T) int target ids
-    n_symbols: int
-    length: int
-
-    @property
-    def blank(self):
-        return 0
-
-    @property
-    def delimiter(self):
-        return self.n_symbols + 1
-
-    @property
-    def vocab_size(self):
-        return self.n_symbols + 2
-
-    @property
-    def memoryless_baseline(self):
-        """
-        Cross-entropy per step of the best model without memory: it predicts
-        blanks until the delimiter, then a uniform guess over the symbols.
-        """
-        T = self.x.shape[1]
-        return self.length * np.log(self.n_symbols) / T
-
-
-def copy_task(N, T, length=5, n_symbols=8, seed=0):
-    """
-    The copy (memory) task (Arjovsky et al., 2016): the sequence starts with
-    ``length`` random symbols, then blanks, then a delimiter; after the delimiter the
-    model must output the symbols it saw at the start, in the same order.
-
-    Ids: 0 is the blank, 1..n_symbols are symbols, n_symbols + 1 is the delimiter.
-    The target is blank everywhere except the last ``length`` steps.
-
-    Inputs:
-    - N: Number of sequences
-    - T: Total number of time steps, at least 2 * length + 1
-    - length: How many symbols to remember
-    - n_symbols: Size of the symbol alphabet
-    - seed: Seed for np.random.default_rng
-
-    Returns a CopyTask with:
-    - x: Input ids of shape (N, T)
-    - y: Target ids of shape (N, T)
-    """
-    if not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"length must be a positive integer, got {length!r}")
-    if not isinstance(n_symbols, (int, np.integer)) or n_symbols < 2:
-        raise ValueError(f"n_symbols must be an integer >= 2, got {n_symbols!r}")
-    _check_sizes(N, T, min_T=2 * length + 1)
-    rng = np.random.default_rng(seed)
-    symbols = rng.integers(1, n_symbols + 1, size=(N, length))  # (N, length)
-    x = np.zeros((N, T), dtype=np.int64)  # (N, T)
-    y = np.zeros((N, T), dtype=np.int64)  # (N, T)
-    x[:, :length] = symbols
-    x[:, T - length - 1] = n_symbols + 1
-    y[:, T - length:] = symbols
-    return CopyTask(x=x, y=y, n_symbols=n_symbols, length=length)
 
 
 def sine_waves(N, T, noise=0.1, seed=0):
@@ -397,12 +330,3 @@ def train_val_split(x, y, val_fraction=0.2):
         raise ValueError(f"cannot split {len(x)} windows with val_fraction={val_fraction}")
     return x[:split], y[:split], x[split:], y[split:]
 
-
-TASKS = {"adding": adding_problem, "recall": recall_task, "copy": copy_task, "sine": sine_waves}
-
-
-def make_task(name, N, T, seed=0, **options):
-    """Build a synthetic task by name: "adding", "recall", "copy" or "sine"."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
-    return TASKS[name](N, T, seed=seed, **options)

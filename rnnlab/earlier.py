@@ -11,8 +11,9 @@ this one, the way you left them::
     h, cache = lstm.lstm_forward(x, h0, Wx, Wh, b)
 
 Only the ``import`` lines, the ``def`` (and ``class``) blocks and the ``load(...)`` lines of
-your earlier notebook are run (05's ``train`` uses 02's ``clip_gradients``); its tests, pictures, demos and magics are not. Each function is then checked once against its own
-notebook's worked example (``reference.json``, the one its test cell used). A function
+your earlier notebook are run (05's ``train`` uses 02's ``clip_gradients``); its tests, pictures, demos and magics
+are not. Each function is then checked once against its own notebook's worked example (``reference.json``, the one
+its test cell used, called as that cell called it: :func:`call_as_tested`). A function
 that is missing, not written yet, raises an error or gives other numbers is replaced by a
 stand-in that stops any cell using it with one line saying what to finish, for example
 "notebook 03's lstm_backward does not match its worked example yet (dWx differs): finish it in
@@ -27,10 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.testing import EarlierWorkError
-
-# as the test cells compare (rnnlab.testing), a little looser: another machine, another summation order
-RTOL, ATOL = 1e-6, 1e-9
+from rnnlab import testing
+from rnnlab.testing import RECOMPUTED_ATOL, RECOMPUTED_RTOL, EarlierWorkError, close
 
 
 def _unfinished(label, reason, advice):
@@ -99,40 +98,51 @@ def _namespace(module, label, folder):
     return namespace
 
 
-def _call(name, function, namespace, inputs):
-    """Call ``function`` on a worked example's inputs as its test cell did; return its outputs in order."""
-    inputs = {key: value.copy() for key, value in inputs.items()}
-    if name == "clip_gradients":
-        max_norm = float(inputs.pop("max_norm"))
-        grads = {key: value.copy() for key, value in inputs.items()}
-        clipped, total_norm = function(grads, max_norm)
-        return [total_norm, *(clipped[key] for key in inputs), *grads.values()]  # and the inputs left as they were
-    if name == "train":  # 05: the loop of its test cell, on the worked example's least-squares problem
-        params = {"w": inputs["w0"], "u": inputs["u0"]}
+def call_as_tested(function, namespace, call, inputs):
+    """
+    Call ``function`` on a worked example's ``inputs`` (a dict of arrays) the way its test cell did, as the release
+    wrote it into reference.json (autograder.examples.build_reference), and return the outputs the test cell checked,
+    in its order. ``call`` is a dict:
 
-        def least_squares(params, batch):
-            dw, du = params["w"] - batch[:3], params["u"] - batch[3:]
-            return 0.5 * np.sum(dw ** 2) + 0.5 * np.sum(du ** 2), {"w": dw, "u": du}
+    - "args", "kwargs": the arguments, each {"input": name} (a copy of that input, optionally "as": "float", "int"
+      or "list"), {"dict": {key: input name}} (a dict of copies), {"cache": function, "inputs": [names]} (the last
+      value another function of ``namespace`` returns for those inputs) or {"helper": name} (from rnnlab.testing);
+    - "outputs" (optional; default: the returned values, in order): where each output is found after the call,
+      ["returned", index or key, ...] or ["argument", position, index or key, ...] (an argument the function
+      was given, afterwards).
+    """
+    inputs = {key: np.array(value, dtype=np.float64) for key, value in inputs.items()}
+    convert = {"float": float, "int": int, "list": list}
 
-        losses = function(params, least_squares, list(inputs["targets"]), lr=float(inputs["lr"]),
-                          max_norm=float(inputs["max_norm"]))
-        return [losses, params["w"], params["u"]]
-    if name.endswith("_backward"):
-        forward = namespace[name.replace("_backward", "_forward")]
-        douts = [inputs.pop(key) for key in [k for k in inputs if k.startswith("d")]]
-        cache = forward(**inputs)[-1]
-        return list(function(*douts, cache))
-    result = function(**inputs)
-    return list(result) if isinstance(result, tuple) else [result]
+    def argument(spec):
+        if "input" in spec:
+            value = inputs[spec["input"]].copy()
+            return convert[spec["as"]](value) if "as" in spec else value
+        if "dict" in spec:
+            return {key: inputs[name].copy() for key, name in spec["dict"].items()}
+        if "cache" in spec:
+            return namespace[spec["cache"]](**{name: inputs[name].copy() for name in spec["inputs"]})[-1]
+        return getattr(testing, spec["helper"])
+
+    args = [argument(spec) for spec in call.get("args", [])]
+    result = function(*args, **{key: argument(spec) for key, spec in call.get("kwargs", {}).items()})
+    if "outputs" not in call:
+        return list(result) if isinstance(result, tuple) else [result]
+    outputs = []
+    for source, *path in call["outputs"]:
+        value = result if source == "returned" else args[path.pop(0)]
+        for step in path:
+            value = value[step]
+        outputs.append(value)
+    return outputs
 
 
-def _check(name, function, namespace, example):
+def _check(function, namespace, example):
     """"" when ``function`` gives its worked example's outputs, else what went wrong, for the learner."""
     expected = list(example["expected"].items())
     try:
         with np.errstate(all="ignore"):
-            outputs = _call(name, function, namespace, {k: np.array(v, dtype=np.float64)
-                                                        for k, v in example["inputs"].items()})
+            outputs = call_as_tested(function, namespace, example["call"], example["inputs"])
     except NotImplementedError:
         return "is not written and saved yet"  # this notebook reads the saved file, not the open one
     except EarlierWorkError as error:
@@ -148,7 +158,7 @@ def _check(name, function, namespace, example):
             return f"does not match its worked example yet ({output} is not an array of numbers)"
         if actual.shape != value.shape:
             return f"does not match its worked example yet ({output} has shape {actual.shape}, not {value.shape})"
-        if not np.allclose(actual, value, rtol=RTOL, atol=ATOL):
+        if not close(actual, value, RECOMPUTED_RTOL, RECOMPUTED_ATOL):
             return f"does not match its worked example yet ({output} differs)"
     if len(outputs) < len(expected):
         return f"does not match its worked example yet (it returns {len(outputs)} values, not {len(expected)})"
@@ -195,6 +205,8 @@ def load(assignment, *names, folder=".."):
             why = f" ({'; '.join(problems)})" if problems else ""
             reason = f"is not defined in {path.name}{why}"
         else:
-            reason = _check(name, function, namespace, examples[name]) if name in examples else ""
+            # a function without a worked example that says how to call it is taken as it is
+            example = examples.get(name, {})
+            reason = _check(function, namespace, example) if "call" in example else ""
         found[name] = _unfinished(label(name), reason, advice) if reason else function
     return types.SimpleNamespace(**found)

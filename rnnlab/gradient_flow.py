@@ -163,8 +163,8 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
         i, f, o = gates[..., :H], gates[..., H:2 * H], gates[..., 3 * H:]
         pre = a[..., 2 * H:3 * H]
         g = _tanh(pre)
-        c = f * c_prev + i * g
-        return o * _tanh(c), c, pre, {"i": i, "f": f, "g": g, "o": o}
+        h, c = _lstm_cell(i, f, g, o, c_prev)
+        return h, c, pre, {"i": i, "f": f, "g": g, "o": o}
     return _activation(cell, a), None, a, {}
 
 
@@ -176,6 +176,12 @@ def _gru_reset(r, h_prev):
 def _gru_mix(z, pre, h_prev):
     """The GRU's new state from its update gate z and candidate pre-activation, (1 - z) * tanh(pre) + z * h_{t-1}."""
     return (1 - z) * _tanh(pre) + z * h_prev
+
+
+def _lstm_cell(i, f, g, o, c_prev):
+    """The LSTM's new state from its gates, unit by unit: c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)."""
+    c = f * c_prev + i * g
+    return o * _tanh(c), c
 
 
 def _initial_matrix(init, hidden_size, rng):
@@ -357,22 +363,45 @@ def step_jacobians(cell, Wh, run):
     if cell == "gru":
         return StepJacobians(_gru_step_jacobians(Wh, run, recurrent), None)
     blocks = BLOCKS[cell]
-    directions = 1j * COMPLEX_STEP * np.repeat(np.eye(blocks), H, axis=1)  # (blocks, kH): row g moves gate block g
-    c_prev = run["c_prev"] if cell == "lstm" else None
-    h, c, _, _ = _step(cell, run["inputs"], run["h_prev"], recurrent + directions[:, None, :], Wh, c_prev)
-    moved = h if c is None else np.concatenate([h, c], axis=2)  # (blocks, T, S)
-    by_block = np.imag(moved) / COMPLEX_STEP  # (blocks, T, S): d s_t[i] / d a_g[i], unit i of block g
+    if cell == "lstm":
+        by_block, by_c = _lstm_slopes(run, recurrent)  # (blocks, T, S): d s_t[i] / d a_g[i], unit i of block g
+    else:
+        directions = 1j * COMPLEX_STEP * np.eye(blocks)  # one gate block: the whole of a
+        h, _, _, _ = _step(cell, run["inputs"], run["h_prev"], recurrent + directions[:, None, :], Wh)
+        by_block = np.imag(h) / COMPLEX_STEP
     # Row i of ds_t/dh_{t-1} is sum over g of by_block[g, t, i] times row i of Wh_g^T (for c_t as for h_t).
     Wh_T = Wh.reshape(H, blocks, H).transpose(1, 2, 0)  # (blocks, H, H): Wh_T[g] is block g of Wh, transposed
     if cell == "lstm":
         Wh_T = np.concatenate([Wh_T, Wh_T], axis=1)  # (blocks, S, H)
     by_h = by_block.transpose(2, 1, 0) @ Wh_T.transpose(1, 0, 2)  # (S, T, H): one small product per row i
     by_h = by_h.transpose(1, 0, 2)  # (T, S, H), a view: each by_h[t] is a matrix BLAS reads as it is
-    if cell != "lstm":
-        return StepJacobians(by_h, None)
+    return StepJacobians(by_h, by_c if cell == "lstm" else None)
+
+
+def _lstm_slopes(run, recurrent):
+    """
+    The LSTM's unit-by-unit derivatives, each by one complex step moving one argument of every unit at
+    once: a gate's pre-activation moves its gate, which moves (h_t, c_t) through `_lstm_cell`.
+
+    Returns a tuple of:
+    - by_block: d s_t[i] / d a_g[i] for the gate blocks g = i, f, g, o, of shape (4, T, 2H)
+    - by_c: d h_t[i] / d c_{t-1}[i] and d c_t[i] / d c_{t-1}[i], of shape (T, 2, H)
+    """
+    T, H = run["h"].shape
+    step = 1j * COMPLEX_STEP
+    a = run["inputs"] + recurrent  # (T, 4H)
+    gates = [run[name] for name in ("i", "f", "g", "o")]  # (T, H) each
+    by_block = np.empty((4, T, 2 * H))
+    for block, activation in enumerate((_logistic, _logistic, _tanh, _logistic)):
+        gate_slope = np.imag(activation(a[:, block * H:(block + 1) * H] + step)) / COMPLEX_STEP  # (T, H)
+        moved = list(gates)
+        moved[block] = moved[block] + step
+        h, c = _lstm_cell(*moved, run["c_prev"])
+        by_block[block, :, :H] = np.imag(h) / COMPLEX_STEP * gate_slope  # chain rule, unit by unit
+        by_block[block, :, H:] = np.imag(c) / COMPLEX_STEP * gate_slope
     # c_{t-1}[j] reaches only unit j of h_t and c_t, so all units can move at once
-    h, c, _, _ = _step(cell, run["inputs"], run["h_prev"], recurrent, Wh, run["c_prev"] + 1j * COMPLEX_STEP)
-    return StepJacobians(by_h, np.stack([np.imag(h), np.imag(c)], axis=1) / COMPLEX_STEP)
+    h, c = _lstm_cell(*gates, run["c_prev"] + step)
+    return by_block, np.stack([np.imag(h), np.imag(c)], axis=1) / COMPLEX_STEP
 
 
 def _gru_step_jacobians(Wh, run, recurrent):
@@ -441,15 +470,13 @@ def log_norms_through_time(jacobians, steps):
     products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k
     log_scales = np.full(len(steps), -np.inf)
     product, spare = np.eye(S), np.empty((S, S))
-    cell_part = np.empty((S, S - H))
     log_scale = 0.0
     for k in range(int(steps[-1]) + 1):
         if k > 0:
             t = T - k  # J_{T-k+1} is stored at index T - k
             np.matmul(product, by_h[t], out=spare[:, :H])
-            if by_c is not None:
-                np.multiply(product[:, :H], by_c[t, 0], out=spare[:, H:])
-                spare[:, H:] += np.multiply(product[:, H:], by_c[t, 1], out=cell_part)
+            if by_c is not None:  # the columns of c_{t-1}: P[:, :H] diag(by_c[t, 0]) + P[:, H:] diag(by_c[t, 1])
+                np.einsum("sgh,gh->sh", product.reshape(S, 2, H), by_c[t], out=spare[:, H:])
             product, spare = spare, product
         # Every few steps is enough: a few steps' Jacobians cannot carry the product from 2**100 to the end
         # of float64's range (2**1023), nor from 2**-100 to its bottom.

@@ -119,7 +119,8 @@ class Pictures:
         eig_ax.set_anchor("W")  # room on the right for the legend
         eig_ax.set_xlabel("real part")
         eig_ax.set_ylabel("imaginary part")
-        self.eigenvalue_points = eig_ax.scatter([], [], s=12, color="C0", animated=True)
+        # A line of markers, not a scatter: the same dots, drawn in a fraction of the time.
+        self.eigenvalue_points, = eig_ax.plot([], [], "o", markersize=np.sqrt(12), color="C0", animated=True)
         self.gamma_circle, = eig_ax.plot([], [], "--", color="C3", linewidth=1, animated=True)
         self.sigma_circle, = eig_ax.plot([], [], ":", color="C1", linewidth=1.5, animated=True)
 
@@ -220,7 +221,7 @@ class Pictures:
             ax.legend(*zip(*entries), fontsize=8, framealpha=1, **outside).set_animated(True)
 
     def _overlay(self, name, variant, corner):
-        """The pixels of one view's title, legend and (see STORED_LABELS) axis labels, drawn on white: a list of stored regions."""
+        """The pixels of one view's title, legend and (STORED_LABELS) axis labels, drawn on white: stored regions."""
         key = (name, variant, corner)
         if key in self.overlays:
             return self.overlays[key]
@@ -241,8 +242,16 @@ class Pictures:
         self.overlays[key] = regions
         return regions
 
+    def _norms_x_strip(self):
+        """
+        The pixels under the norm view's axes that hold its x tick labels and nothing else: below its tick
+        marks, right of its y tick labels (the lowest of which reaches below the axes), to the quarter's edges.
+        """
+        box, quarter = self.axes["norms"].bbox, self.quarters["norms"]
+        return Bbox.from_extents(box.x0 - 6, quarter.y0, quarter.x1, box.y0 - 5)
+
     def _view_limits(self, data):
-        """Every view's axis limits (snapped) and the heatmap's colour range ("colourbar"): the keys of the backgrounds."""
+        """Every view's axis limits (snapped) and the heatmap's colour range ("colourbar"): the backgrounds' keys."""
         settings = data["settings"]
         T, H = settings["T"], settings["hidden_size"]
         radius = _snap_up(1.1 * max(1.0, 1 / data["gamma"], data["sigma_max"], data["spectral_radius"]), NICE_RADII)
@@ -274,7 +283,7 @@ class Pictures:
 
     def _background(self, name, limits):
         """
-        One view's axes without data, title or legend: stored pixels, or drawn now and stored. The
+        One view's axes without data, title or legend: stored pixels (a list of regions), or drawn now and stored. The
         heatmap's colourbar has its own ("colourbar", keyed by the colour range), pasted over the
         hidden-state view's, so that a new T or H does not redraw its labels, nor a new colour range the view's.
         """
@@ -284,10 +293,13 @@ class Pictures:
             self.heatmap.set_clim(*limits)
             self._blanks["states"].draw(renderer)
             self.colourbar.ax.draw(renderer)
-            box = self.colourbar.ax.get_tightbbox(renderer)
-            # Its own box and labels, two pixels around them: clear of the heatmap's frame, a few pixels to its left.
-            self._backgrounds[key] = self.canvas.copy_from_bbox(
-                Bbox.from_extents(box.x0 - 2, box.y0 - 2, box.x1 + 2, box.y1 + 2))
+            # Its box with its tick labels, to the quarter's right edge, and above it their offset ("1e8"), which
+            # reaches left over the heatmap's corner (a tight box would lay every label out again); clear of the
+            # heatmap's frame and x tick labels, and of the view's title.
+            box, quarter = self.colourbar.ax.bbox, self.quarters["states"]
+            self._backgrounds[key] = [
+                self.canvas.copy_from_bbox(Bbox.from_extents(box.x0 - 2, box.y0 - 7, quarter.x1, box.y1 + 2)),
+                self.canvas.copy_from_bbox(Bbox.from_extents(box.x0 - 16, box.y1 + 2, quarter.x1, quarter.y1))]
         elif key not in self._backgrounds:
             ax = self.axes[name]
             ax.set_xlim(*limits[0])
@@ -297,10 +309,21 @@ class Pictures:
             labels = (ax.xaxis.label, ax.yaxis.label) if name in STORED_LABELS else ()
             for label in labels:
                 label.set_visible(False)  # pasted from the overlay
+            # The norm view's x tick labels follow T alone, its y limits every setting: a new y range pastes
+            # the stored x tick labels (the strip under the axes) instead of drawing them again.
+            strip_key = ("norms x tick labels", limits[0])
+            reuse_strip = name == "norms" and strip_key in self._backgrounds
+            if reuse_strip:
+                ax.xaxis.set_tick_params(labelbottom=False)
             ax.draw(renderer)  # skips the animated artists
+            if reuse_strip:
+                ax.xaxis.set_tick_params(labelbottom=True)
+                self.canvas.restore_region(self._backgrounds[strip_key][0])
+            elif name == "norms":
+                self._backgrounds[strip_key] = [self.canvas.copy_from_bbox(self._norms_x_strip())]
             for label in labels:
                 label.set_visible(True)
-            self._backgrounds[key] = self.canvas.copy_from_bbox(self.quarters[name])
+            self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters[name])]
         self._backgrounds.move_to_end(key)
         while len(self._backgrounds) > 64:
             self._backgrounds.popitem(last=False)
@@ -332,7 +355,7 @@ class Pictures:
         self.horizon_line.set_xdata([min(data["horizon"], T)] * 2)
 
         eigenvalues = data["eigenvalues"]
-        self.eigenvalue_points.set_offsets(np.column_stack([eigenvalues.real, eigenvalues.imag]))
+        self.eigenvalue_points.set_data(eigenvalues.real, eigenvalues.imag)
         inverse_gamma = 1 / data["gamma"]
         self.gamma_circle.set_data(inverse_gamma * self.circle[0], inverse_gamma * self.circle[1])
         self.gamma_circle.set_visible(inverse_gamma != 1)
@@ -357,8 +380,9 @@ class Pictures:
         # Stored pixels are made by drawing on the canvas: make all that are missing before pasting any.
         overlays = [self._overlay(name, self._variant(name, cell), corner) for name, corner in corners.items()]
         backgrounds = [self._background(name, limits[name]) for name in (*self.axes, "colourbar")]
-        for region in backgrounds:
-            self.canvas.restore_region(region)
+        for regions in backgrounds:
+            for region in regions:
+                self.canvas.restore_region(region)
         self.heatmap.set_clim(*limits["colourbar"])
         for artist in self.animated:
             artist.axes.draw_artist(artist)

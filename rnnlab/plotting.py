@@ -12,30 +12,6 @@ def _axes(ax, figsize=(6, 3.5)):
     return ax
 
 
-def plot_losses(histories, ax=None, log=False, xlabel="step", ylabel="loss", baseline=None):
-    """
-    Loss curves, one line per run.
-
-    Inputs:
-    - histories: Dict of label -> sequence of losses (one value per step), or one sequence
-    - log: Use a log scale for the loss
-    - baseline: Optional number drawn as a dashed line (e.g. the "predict the mean" loss)
-    """
-    ax = _axes(ax)
-    if not isinstance(histories, dict):
-        histories = {"loss": histories}
-    for label, losses in histories.items():
-        ax.plot(np.arange(len(losses)), np.asarray(losses, dtype=np.float64), label=label)
-    if baseline is not None:
-        ax.axhline(baseline, color="grey", linestyle="--", label=f"baseline {baseline:.3g}")
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend()
-    return ax
-
-
 def plot_heatmap(values, ax=None, title=None, xlabel="time step t", ylabel="unit", cmap="RdBu_r", vmin=-1, vmax=1):
     """
     A units x time picture of hidden states or gate activations.

@@ -28,8 +28,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RTOL = 1e-7
-ATOL = 1e-10
+from rnnlab.gradcheck import DEFAULT_THRESHOLD, WrongReturn, compare_gradients, gradient_errors, gradient_table
+
+# The course's tolerances, each named once (COURSE_SPEC; gradients: rnnlab.gradcheck's DEFAULT_THRESHOLD, DEFAULT_H).
+# A test cell against the outputs stored next to its notebook, computed by the same code path: float64 rounding only.
+RTOL, ATOL = 1e-7, 1e-10
+# Against outputs computed in another run (another machine or BLAS, another summation order, fresh inputs): an earlier
+# notebook's function on its stored worked example (rnnlab.earlier), the grader's re-checks (autograder.verify).
+RECOMPUTED_RTOL, RECOMPUTED_ATOL = 1e-6, 1e-9
+# Two outputs of the same computation, the reference's and a mutant's, count as the same: rounding only, far tighter
+# than a test cell, so that a mistake that changes an output at all is recorded (autograder.examples).
+SAME_RTOL, SAME_ATOL = 1e-9, 1e-12
+
+
+def _label(word):
+    """How a message of the course's checks starts in a notebook: a bold red word (the feedback pages keep such
+    messages whole, autograder.feedback.HideHiddenTests)."""
+    return f"\x1b[1;31m{word}:\x1b[0m"
+
+
+FAILED, NOT_YET, TO_DO = _label("Test failed"), _label("Not yet"), _label("To do")
+LABELS = (FAILED, NOT_YET, TO_DO)
 
 
 class CheckFailed(AssertionError):
@@ -39,7 +58,7 @@ class CheckFailed(AssertionError):
         # IPython shows these lines instead of a traceback (and nbgrader's feedback shows what IPython
         # showed): the learner needs what was expected and what came, not the frames of rnnlab.
         first, *rest = str(self).split("\n")
-        return [f"\x1b[1;31mTest failed:\x1b[0m {first}", *rest]
+        return [f"{FAILED} {first}", *rest]
 
 
 class EarlierWorkError(CheckFailed):
@@ -56,11 +75,17 @@ class EarlierWorkError(CheckFailed):
         return type(self), (self.label, self.reason, self.advice)
 
     def _render_traceback_(self):
-        return [f"\x1b[1;31mNot yet:\x1b[0m {self}"]
+        return [f"{NOT_YET} {self}"]
 
 
-# Function name -> did its latest worked example / gradient check pass, in this kernel (since load_examples).
+# Function name -> did its latest worked example / gradient check pass, in this kernel (since forget_results).
 _passed = {}
+
+
+def forget_results():
+    """Forget which worked examples and gradient checks passed or failed in this kernel: a notebook run starts
+    afresh. :func:`load_examples`, in each notebook's first cells, calls it unless told not to."""
+    _passed.clear()
 
 
 def _record(function, passed):
@@ -146,6 +171,14 @@ def check_returns(function, names, *args, **kwargs):
           f"End it with: return {', '.join(names)}")
 
 
+def _wrong_shape(name, shape, expected_shape):
+    """The message for a value of the wrong shape, saying so when only the order of the sizes is wrong."""
+    message = f"{name} has the wrong shape: expected {tuple(expected_shape)}, got {tuple(shape)}."
+    if sorted(shape) == sorted(expected_shape):
+        message += " The sizes are right but in another order: is an array transposed?"
+    return message
+
+
 def check_shape(name, actual, expected_shape, hint=None):
     """
     Fail unless ``actual`` is an array of shape ``expected_shape``.
@@ -160,9 +193,7 @@ def check_shape(name, actual, expected_shape, hint=None):
     array = _as_array(name, actual)
     expected_shape = tuple(expected_shape)
     if array.shape != expected_shape:
-        message = f"{name} has the wrong shape: expected {expected_shape}, got {array.shape}."
-        if sorted(array.shape) == sorted(expected_shape) and array.shape != expected_shape:
-            message += " The sizes are right but in another order: is an array transposed?"
+        message = _wrong_shape(name, array.shape, expected_shape)
         if hint:
             message += f"\nHint: {hint}"
         _fail(message)
@@ -259,9 +290,7 @@ def check_close(name, actual, expected, rtol=RTOL, atol=ATOL, hint=None, mistake
         return
     known = match_mistake(array, mistakes, rtol, atol, expected=expected)
     if array.shape != expected.shape:
-        message = f"{name} has the wrong shape: expected {expected.shape}, got {array.shape}."
-        if sorted(array.shape) == sorted(expected.shape):
-            message += " The sizes are right but in another order: is an array transposed?"
+        message = _wrong_shape(name, array.shape, expected.shape)
     elif not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))
         message = (
@@ -327,7 +356,7 @@ def _and(names):
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
+def check_gradients_match(forward, backward, inputs, threshold=DEFAULT_THRESHOLD, seed=1):
     """
     Fail unless every gradient of ``backward`` agrees with centred finite differences
     of ``forward`` (relative error below ``threshold``), naming the ones that do not.
@@ -339,8 +368,6 @@ def check_gradients_match(forward, backward, inputs, threshold=1e-7, seed=1):
     errors is printed either way.
     """
     __tracebackhide__ = True
-    from rnnlab.gradcheck import WrongReturn, compare_gradients, gradient_errors, gradient_table
-
     _record(backward.__name__, False)
     try:
         pairs = compare_gradients(forward, backward, inputs, seed=seed)
@@ -464,7 +491,7 @@ def not_written_message(error):
 
 def _show_not_written(shell, etype, value, tb, tb_offset=None):
     # IPython's handler for NotImplementedError: one line instead of a traceback through rnnlab's frames
-    stb = [f"\x1b[1;31mTo do:\x1b[0m {not_written_message(value)}"]
+    stb = [f"{TO_DO} {not_written_message(value)}"]
     shell._showtraceback(etype, value, stb)  # the error output nbgrader grades (ename stays NotImplementedError)
     return stb
 
@@ -496,9 +523,14 @@ class WorkedExample:
     sequences: tuple = ()
 
 
-def load_examples(path="reference.json"):
+def load_examples(path="reference.json", forget=True):
     """
-    Read the worked examples stored next to a notebook, and forget which checks failed before.
+    Read the worked examples stored next to a notebook.
+
+    Inputs:
+    - path: The notebook's reference.json
+    - forget: Also :func:`forget_results` of the checks run before in this kernel (the default: a notebook loads
+      its examples at the top, so running it again from there starts afresh); False keeps them
 
     Returns:
     - examples: Dict of example name -> :class:`WorkedExample`, with arrays as float64
@@ -506,7 +538,8 @@ def load_examples(path="reference.json"):
     """
     import json
 
-    _passed.clear()  # a notebook starts here: forget the results of an earlier run
+    if forget:
+        forget_results()
     with open(path) as handle:
         stored = json.load(handle)
     examples = {}
@@ -523,3 +556,17 @@ def load_examples(path="reference.json"):
             sequences=tuple(entry.get("sequences", ())),
         )
     return examples
+
+
+def least_squares(params, batch):
+    """
+    The model of 05's worked example of ``train``: loss 0.5 |w - batch[:3]|^2 + 0.5 |u - batch[3:]|^2 and its
+    gradients, for parameters ``{"w": (3,), "u": (2,)}`` and a batch of 5 numbers (two arrays, as a model has).
+    Introduced in 05's test of ``train``.
+
+    Returns a tuple of:
+    - loss: A number
+    - grads: Dict with the names of ``params``, each gradient of the shape of its parameter
+    """
+    dw, du = params["w"] - batch[:3], params["u"] - batch[3:]
+    return 0.5 * np.sum(dw ** 2) + 0.5 * np.sum(du ** 2), {"w": dw, "u": du}

@@ -10,12 +10,9 @@ import rnnlab.data
 from rnnlab.data import (
     ADDING_MEAN_BASELINE_MSE,
     RECALL_MEAN_BASELINE_MSE,
-    CopyTask,
     Vocabulary,
     adding_problem,
-    copy_task,
     load_names,
-    make_task,
     make_windows,
     recall_task,
     seattle_temperature,
@@ -23,50 +20,27 @@ from rnnlab.data import (
     train_val_split,
 )
 
-TASK_OPTIONS = {"adding": {}, "recall": {}, "copy": {"length": 3, "n_symbols": 5}, "sine": {"noise": 0.1}}
+TASKS = {"adding": adding_problem, "recall": recall_task, "sine": sine_waves}
 
 
-def _task_arrays(result):
-    """The arrays of a task's result, whatever the task returns."""
-    if isinstance(result, CopyTask):
-        return [result.x, result.y]
-    return list(result)
+# Determinism -----------------------------------------------------------------
 
 
-# Determinism and make_task ---------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(TASK_OPTIONS))
+@pytest.mark.parametrize("name", sorted(TASKS))
 def test_same_seed_gives_same_arrays(name):
-    first = _task_arrays(make_task(name, 6, 12, seed=3, **TASK_OPTIONS[name]))
-    second = _task_arrays(make_task(name, 6, 12, seed=3, **TASK_OPTIONS[name]))
+    first, second = TASKS[name](6, 12, seed=3), TASKS[name](6, 12, seed=3)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("name", sorted(TASK_OPTIONS))
+@pytest.mark.parametrize("name", sorted(TASKS))
 def test_different_seed_gives_different_arrays(name):
-    first = _task_arrays(make_task(name, 6, 12, seed=3, **TASK_OPTIONS[name]))
-    second = _task_arrays(make_task(name, 6, 12, seed=4, **TASK_OPTIONS[name]))
+    first, second = TASKS[name](6, 12, seed=3), TASKS[name](6, 12, seed=4)
     assert not np.array_equal(first[0], second[0])
     assert not np.array_equal(first[1], second[1])
 
 
-def test_make_task_matches_the_named_functions():
-    np.testing.assert_array_equal(make_task("adding", 4, 10, seed=1)[0], adding_problem(4, 10, seed=1)[0])
-    np.testing.assert_array_equal(make_task("sine", 4, 10, seed=1, noise=0.3)[0], sine_waves(4, 10, noise=0.3, seed=1)[0])
-    task = make_task("copy", 4, 10, seed=1, length=2, n_symbols=3)
-    expected = copy_task(4, 10, length=2, n_symbols=3, seed=1)
-    np.testing.assert_array_equal(task.x, expected.x)
-    assert task.length == 2 and task.n_symbols == 3
-
-
-def test_make_task_rejects_unknown_name():
-    with pytest.raises(ValueError, match="unknown task 'parity'"):
-        make_task("parity", 4, 10)
-
-
-@pytest.mark.parametrize("task", [adding_problem, recall_task, sine_waves, copy_task])
+@pytest.mark.parametrize("task", [adding_problem, recall_task, sine_waves])
 @pytest.mark.parametrize(
     "N, T, match",
     [
@@ -160,68 +134,6 @@ def test_recall_task_mean_baseline_mse_is_one_twelfth():
 def test_recall_task_rejects_a_length_too_short_for_its_marks():
     with pytest.raises(ValueError, match="T .* integer >= 6"):
         recall_task(4, 5)
-
-
-# Copy task -------------------------------------------------------------------
-
-
-def test_copy_task_shapes_dtypes_and_special_ids():
-    task = copy_task(7, 20, length=4, n_symbols=6, seed=0)
-    assert task.x.shape == (7, 20) and task.y.shape == (7, 20)
-    assert np.issubdtype(task.x.dtype, np.integer) and np.issubdtype(task.y.dtype, np.integer)
-    assert task.blank == 0
-    assert task.delimiter == 7
-    assert task.vocab_size == 8
-
-
-def test_copy_task_layout():
-    N, T, length, n_symbols = 50, 17, 4, 6
-    task = copy_task(N, T, length=length, n_symbols=n_symbols, seed=1)
-    x, y = task.x, task.y
-    symbols = x[:, :length]
-    assert symbols.min() >= 1 and symbols.max() <= n_symbols
-    np.testing.assert_array_equal(x[:, T - length - 1], task.delimiter)
-    np.testing.assert_array_equal(x[:, length : T - length - 1], task.blank)
-    np.testing.assert_array_equal(x[:, T - length :], task.blank)
-    np.testing.assert_array_equal(y[:, T - length :], symbols)
-    np.testing.assert_array_equal(y[:, : T - length], task.blank)
-
-
-def test_copy_task_uses_every_symbol_and_only_symbols():
-    task = copy_task(2000, 11, length=5, n_symbols=8, seed=0)
-    assert set(np.unique(task.x[:, :5])) == set(range(1, 9))
-
-
-def test_copy_task_shortest_length():
-    task = copy_task(3, 7, length=3, n_symbols=4, seed=0)
-    np.testing.assert_array_equal(task.x[:, 3], task.delimiter)
-    np.testing.assert_array_equal(task.y[:, 4:], task.x[:, :3])
-
-
-def test_copy_task_memoryless_baseline_equals_its_cross_entropy():
-    N, T, length, n_symbols = 40, 25, 5, 8
-    task = copy_task(N, T, length=length, n_symbols=n_symbols, seed=0)
-    # The memoryless predictor: surely blank before the answer, uniform over the symbols during it.
-    probs = np.zeros((T, task.vocab_size))  # (T, V)
-    probs[: T - length, task.blank] = 1.0
-    probs[T - length :, 1 : n_symbols + 1] = 1.0 / n_symbols
-    p_target = probs[np.arange(T)[None, :], task.y]  # (N, T)
-    cross_entropy = -np.mean(np.log(p_target))
-    assert task.memoryless_baseline == pytest.approx(cross_entropy, rel=1e-12)
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"T": 10, "length": 0}, "length must be a positive integer"),
-        ({"T": 10, "length": 2.0}, "length must be a positive integer"),
-        ({"T": 10, "n_symbols": 1}, "n_symbols must be an integer >= 2"),
-        ({"T": 10, "length": 5}, r"T .* >= 11"),
-    ],
-)
-def test_copy_task_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        copy_task(4, **kwargs)
 
 
 # Sine waves ------------------------------------------------------------------

@@ -168,3 +168,42 @@ def test_a_missing_notebook_two_steps_back_is_named(tmp_path):
     message = _message(load("05_training", "train", folder=tmp_path).train)
     assert message.startswith("notebook 05's train cannot run yet (notebook 02's clip_gradients is in ")
     assert "finish it in 05_training.ipynb and save that notebook" in message
+
+
+def _exercise_names():
+    return {example.function for catalogue in catalogues().values() for example in catalogue.examples}
+
+
+def test_loading_an_earlier_function_needs_no_code_of_its_own():
+    """rnnlab.earlier calls every function as reference.json says its test cell did: no name of an exercise, nor
+    the _forward / _backward convention, appears in its code (docstrings aside)."""
+    import ast
+    import inspect
+
+    import rnnlab.earlier
+
+    tree = ast.parse(inspect.getsource(rnnlab.earlier))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef)) and ast.get_docstring(node) is not None}
+    words = [node.value for node in ast.walk(tree)
+             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+    words += [node.id for node in ast.walk(tree) if isinstance(node, ast.Name)]
+    words += [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)]
+    words += [node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+    names = _exercise_names() | {"_forward", "_backward"}
+    assert not [(word, name) for word in words for name in names if name in word]
+
+
+def test_every_function_a_notebook_loads_says_how_its_test_cell_called_it():
+    """A later notebook checks each earlier function on its worked example, called as reference.json says."""
+    import re
+
+    loaded = set()
+    for path in SOLUTIONS.glob("*/*.ipynb"):
+        for cell in read_notebook(path)["cells"]:
+            for assignment, names in re.findall(r'load\("(\d\d_\w+)", ((?:"\w+"(?:, )?)+)\)', source(cell)):
+                loaded |= {(assignment, name) for name in re.findall(r'"(\w+)"', names)}
+    assert ("02_vanishing_gradients", "clip_gradients") in loaded and ("05_training", "train") in loaded
+    for assignment, name in sorted(loaded):
+        stored = json.loads((SOLUTIONS / assignment / "reference.json").read_text())
+        assert "call" in stored.get(name, {}), f"{assignment}'s reference.json: {name} has no call"

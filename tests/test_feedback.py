@@ -69,6 +69,13 @@ def test_rnnlabs_rendered_message_stays_whole():
     assert cell.outputs[0].traceback == rendered
 
 
+def test_an_unwritten_functions_one_line_stays_whole():
+    rendered = ["\x1b[1;31mTo do:\x1b[0m one_hot is not written yet: replace the two lines '# YOUR CODE HERE' and "
+                "'raise NotImplementedError()' in its cell with your code, run that cell, then this one."]
+    cell = _run(nbformat.v4.new_code_cell(CELL, outputs=[_error(rendered, "NotImplementedError", "")]))
+    assert cell.outputs[0].traceback == rendered
+
+
 def test_a_public_only_cell_is_shown_as_it_is():
     frames = ["\x1b[0;31mNameError\x1b[0m  Traceback (most recent call last)", "----> 1 one_hot(ids, 4)"]
     cell = _run(nbformat.v4.new_code_cell("one_hot(ids, 4)", outputs=[_error(frames)]))

@@ -41,3 +41,18 @@ def test_each_view_stays_inside_its_own_quarter(config):
             extent = Bbox.union([part.get_tightbbox(renderer) for part in parts if part is not None])
             assert (quarter.x0 <= extent.x0 and extent.x1 <= quarter.x1 and quarter.y0 <= extent.y0
                     and extent.y1 <= quarter.y1), f"{name} ({variant}, {corner}): {extent} is not inside {quarter}"
+
+
+def test_a_new_y_range_over_stored_x_tick_labels_gives_the_picture_of_a_fresh_figure():
+    """A new range of norms at the same T pastes the stored x tick labels instead of drawing them; the
+    colourbar of a linear RNN's unbounded states carries an offset ("1e8") above it: both as a fresh figure."""
+    pictures = Pictures()
+    pictures.draw(compute({**DEFAULTS, "cell": "tanh", "T": 120, "gain": 0.5}))
+    target = compute({**DEFAULTS, "cell": "linear", "T": 120, "gain": 1.3, "input_scale": 3.0})
+    pictures.draw(target)
+    strips = [key for key in pictures._backgrounds if key[0] == "norms x tick labels"]
+    assert len(strips) == 1 and len([key for key in pictures._backgrounds if key[0] == "norms"]) == 2
+    reused = np.asarray(pictures.canvas.buffer_rgba()).copy()
+    fresh = Pictures()
+    fresh.draw(target)
+    np.testing.assert_array_equal(reused, np.asarray(fresh.canvas.buffer_rgba()))

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-from rnnlab.plotting import draw_unrolled_rnn, plot_gradient_norms, plot_heatmap, plot_losses  # noqa: E402
+from rnnlab.plotting import draw_unrolled_rnn, plot_gradient_norms, plot_heatmap  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -20,55 +20,6 @@ def close_figures():
 
 def _patches(ax, kind):
     return [patch for patch in ax.patches if isinstance(patch, kind)]
-
-
-# plot_losses -----------------------------------------------------------------
-
-
-def test_plot_losses_draws_each_history():
-    histories = {"rnn": [3.0, 2.0, 1.5, 1.2], "lstm": [3.0, 1.0, 0.5]}
-    ax = plot_losses(histories)
-    assert len(ax.lines) == 2
-    for line, (label, losses) in zip(ax.lines, histories.items()):
-        assert line.get_label() == label
-        np.testing.assert_array_equal(line.get_ydata(), losses)
-        np.testing.assert_array_equal(line.get_xdata(), np.arange(len(losses)))
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["rnn", "lstm"]
-
-
-def test_plot_losses_accepts_one_sequence():
-    losses = np.random.default_rng(0).random(10)
-    ax = plot_losses(losses)
-    assert len(ax.lines) == 1
-    assert ax.lines[0].get_label() == "loss"
-    np.testing.assert_array_equal(ax.lines[0].get_ydata(), losses)
-
-
-def test_plot_losses_scale_and_labels():
-    assert plot_losses([1.0, 0.5]).get_yscale() == "linear"
-    ax = plot_losses([1.0, 0.5], log=True, xlabel="epoch", ylabel="cross-entropy")
-    assert ax.get_yscale() == "log"
-    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "cross-entropy"
-
-
-def test_plot_losses_baseline_line():
-    ax = plot_losses({"rnn": [0.3, 0.2, 0.1]}, baseline=1 / 6)
-    assert len(ax.lines) == 2
-    baseline = ax.lines[1]
-    np.testing.assert_allclose(baseline.get_ydata(), [1 / 6, 1 / 6])
-    assert baseline.get_linestyle() == "--"
-    assert "baseline 0.167" in [text.get_text() for text in ax.get_legend().get_texts()]
-
-
-def test_plot_losses_without_baseline_draws_no_extra_line():
-    ax = plot_losses({"rnn": [0.3, 0.2, 0.1]})
-    assert len(ax.lines) == 1
-
-
-def test_plot_losses_draws_on_given_axes():
-    _, ax = plt.subplots()
-    assert plot_losses([1.0, 0.5], ax=ax) is ax
-    assert len(plt.get_fignums()) == 1
 
 
 # plot_heatmap ----------------------------------------------------------------

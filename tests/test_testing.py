@@ -203,7 +203,7 @@ def test_check_shape_none_asks_about_return():
 
 import json  # noqa: E402
 
-from rnnlab.testing import check_gradients_match, check_outputs, load_examples  # noqa: E402
+from rnnlab.testing import check_gradients_match, check_outputs, forget_results, load_examples  # noqa: E402
 
 
 def _affine(x, w, b):
@@ -349,6 +349,27 @@ def test_load_examples_forgets_earlier_failures(tmp_path, stored_examples):
     (tmp_path / "again.json").write_text("{}")
     load_examples(tmp_path / "again.json")
     assert failing("step") == []
+
+
+def test_load_examples_can_keep_earlier_failures_and_forget_results_forgets_them(tmp_path, stored_examples):
+    with pytest.raises(CheckFailed):
+        check_outputs(stored_examples["step"], out=np.zeros((1, 2)), grad=np.array([1.0]))
+    (tmp_path / "again.json").write_text("{}")
+    load_examples(tmp_path / "again.json", forget=False)
+    assert failing("step") == ["step"]
+    forget_results()
+    assert failing("step") == []
+
+
+def test_check_shape_and_check_close_say_a_wrong_shape_in_the_same_words():
+    expected = np.zeros((3, 2))
+    messages = []
+    for check in (lambda: check_shape("h", np.zeros((2, 3)), (3, 2)), lambda: check_close("h", np.zeros((2, 3)), expected)):
+        with pytest.raises(CheckFailed) as info:
+            check()
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] == ("h has the wrong shape: expected (3, 2), got (2, 3). The sizes are right but "
+                                          "in another order: is an array transposed?")
 
 
 def test_an_unwritten_function_is_not_a_failing_one():

@@ -270,6 +270,22 @@ def test_gradients_and_differences_the_kernel_forges_together_do_not_pass(rnn):
     assert "gave other outputs here" in verify.judge(task, lying, errors, reference, forward_right=True)
 
 
+@pytest.mark.parametrize("dropped", ["plus", "minus"])
+def test_a_kernel_answer_without_its_shifted_outputs_fails_the_recheck_without_an_error(rnn, dropped):
+    """A broken or hostile kernel can leave out the forward pass at x + h or x - h: the re-check says so."""
+    catalogue, reference, cells = rnn
+    learner = _learner(reference, STEP_WITHOUT_BIAS)  # a wrong forward pass: its differences come from the kernel
+    tasks = verify.plan(catalogue, ["rnn_step_backward_gradcheck"], reference, np.random.default_rng(4))
+    [task] = tasks["rnn_step_backward_gradcheck"]
+    arrays, errors = verify.answer(learner, [task])
+    assert verify.judge(task, arrays, errors, reference) == ""
+    name = next(iter(task.inputs))
+    partial = {key: value for key, value in arrays.items() if key != f"{task.key}/{name}/{dropped}0"}
+    assert verify.judge(task, partial, errors, reference) == (
+        "rnn_step_backward against finite differences of rnn_step_forward, on new inputs: "
+        "the forward pass did not give outputs of a fixed shape")
+
+
 # outcomes: judged by the catalogue's check, here --------------------------------------------------------
 
 def _doubled(inputs, outputs):

@@ -69,6 +69,18 @@ def test_lstm_presets_show_what_notebook_02s_written_answer_says(seed):
     assert 15 < bias_5["norms"][-1] < 70 and np.all(np.diff(bias_5["norms"][3:]) > 0)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_exploding_preset_grows_slower_with_larger_inputs_as_notebook_02_says(seed):
+    """02: raise input scale to 1, 2, 3: more units saturate (about 40% to 65% of the slopes below 0.1), the growth
+    slows, by ten orders of magnitude or more at 3."""
+    preset = {**DEFAULTS, **PRESETS["exploding"], "seed": seed}
+    runs = [compute({**preset, "input_scale": scale}) for scale in (0.1, 1, 2, 3)]
+    ends = [data["norms"][-1] for data in runs]
+    saturated = [np.mean(data["derivatives"] < 0.1) for data in runs]
+    assert ends[0] > 1e8 and np.all(np.diff(np.log(ends)) < 0) and ends[0] > 1e10 * ends[-1], ends
+    assert 0.35 < saturated[0] < 0.45 and np.all(np.diff(saturated) > 0) and 0.6 < saturated[-1] < 0.7, saturated
+
+
 # The widget: set controls from Python, check what was computed and drawn ----------------------
 
 
@@ -182,7 +194,7 @@ def test_the_picture_draws_the_computed_data(explorer):
     np.testing.assert_allclose(pictures.cell_line.get_ydata(), data["log_cell_path_norms"] / np.log(10))
     np.testing.assert_allclose(pictures.envelope_line.get_ydata(), data["log_envelope"] / np.log(10))
     np.testing.assert_array_equal(pictures.norm_line.get_xdata(), data["k"])
-    np.testing.assert_allclose(pictures.eigenvalue_points.get_offsets(),
+    np.testing.assert_allclose(pictures.eigenvalue_points.get_xydata(),
                                np.column_stack([data["eigenvalues"].real, data["eigenvalues"].imag]))
     np.testing.assert_array_equal(pictures.heatmap.get_array(), data["states"].T)
     assert pictures.horizon_line.get_xdata()[0] == pytest.approx(data["horizon"])

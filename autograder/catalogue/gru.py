@@ -63,7 +63,6 @@ def _step_forward(ns, **inputs):
 
 
 def _step_backward(ns, dnext_h, **inputs):
-    ns = ns
     _, cache = ns["gru_step_forward"](**inputs)
     return dict(zip(["dx", "dprev_h", "dWx", "dWh", "db"], ns["gru_step_backward"](dnext_h, cache)))
 
@@ -73,7 +72,6 @@ def _forward(ns, **inputs):
 
 
 def _backward(ns, dh, **inputs):
-    ns = ns
     _, cache = ns["gru_forward"](**inputs)
     return dict(zip(["dx", "dh0", "dWx", "dWh", "db"], ns["gru_backward"](dh, cache)))
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from autograder.examples import Catalogue, Example, Mutant
 from autograder.verify import Probe
+from rnnlab.testing import least_squares
 
 NOTEBOOK = "05_training/05_training.ipynb"
 
@@ -68,17 +69,17 @@ def _train_inputs(rng):
     return dict(w0=rng.normal(size=3), u0=rng.normal(size=2), targets=targets, lr=np.array(0.1), max_norm=np.array(1.0))
 
 
-def _least_squares(params, batch):
-    """Loss 0.5 |w - batch[:3]|^2 + 0.5 |u - batch[3:]|^2 and its gradients: two arrays, as a model has."""
-    dw, du = params["w"] - batch[:3], params["u"] - batch[3:]
-    return 0.5 * np.sum(dw ** 2) + 0.5 * np.sum(du ** 2), {"w": dw, "u": du}
-
-
 def _train(ns, w0, u0, targets, lr, max_norm):
     params = {"w": w0.copy(), "u": u0.copy()}
     with np.errstate(invalid="ignore", divide="ignore"):  # NaNs (t = 0, a broken adam_update) are the mistake
-        losses = ns["train"](params, _least_squares, list(targets), lr=float(lr), max_norm=float(max_norm))
+        losses = ns["train"](params, least_squares, list(targets), lr=float(lr), max_norm=float(max_norm))
         return {"losses": np.asarray(losses, dtype=np.float64), "w": params["w"], "u": params["u"]}
+
+
+# how _train calls it, for rnnlab.earlier
+TRAIN_CALL = {"args": [{"dict": {"w": "w0", "u": "u0"}}, {"helper": "least_squares"}, {"input": "targets", "as": "list"}],
+              "kwargs": {"lr": {"input": "lr", "as": "float"}, "max_norm": {"input": "max_norm", "as": "float"}},
+              "outputs": [["returned"], ["argument", 0, "w"], ["argument", 0, "u"]]}
 
 
 def _sample_inputs(rng, N=8, V=5):
@@ -231,7 +232,7 @@ CATALOGUE = Catalogue(
         Example("adam_update", "adam_update", _adam_inputs, _adam, seed=5,
                 revisit="Revisit section 3: update m and v, correct both by 1 - beta**t, then step by "
                         "lr * m_hat / (sqrt(v_hat) + eps)."),
-        Example("train", "train", _train_inputs, _train, seed=6,
+        Example("train", "train", _train_inputs, _train, seed=6, call=TRAIN_CALL,
                 revisit="Revisit section 4: for each batch, loss and gradients, clip_gradients, one adam_update per "
                         "array with t = 1, 2, ... and m, v kept from step to step; record the loss."),
         Example("sample_from_logits", "sample_from_logits", _sample_inputs, _sample, seed=7,

@@ -73,6 +73,13 @@ def _clip(ns, max_norm, **grads):
             **{f"{name}_after_the_call": grads[name] for name in grads}}
 
 
+# how _clip calls it, for rnnlab.earlier
+GRADS = ("dWx", "dWh", "db")
+CLIP_CALL = {"args": [{"dict": {name: name for name in GRADS}}, {"input": "max_norm", "as": "float"}],
+             "outputs": [["returned", 1], *(["returned", 0, name] for name in GRADS),
+                         *(["argument", 0, name] for name in GRADS)]}
+
+
 def _horizon(ns, b_f):
     return {"steps": ns["forget_gate_horizon"](b_f)}
 
@@ -105,10 +112,11 @@ CATALOGUE = Catalogue(
                 seed=3, rounding_growth=1e6),
         Example("demo_saturated", "gradient_norms_through_time", _demo_inputs(gain=1.5, input_scale=1.0), _no_outputs,
                 seed=4),
-        Example("clip_gradients", "clip_gradients", _clip_inputs(max_norm=1.0), _clip, seed=5,
+        Example("clip_gradients", "clip_gradients", _clip_inputs(max_norm=1.0), _clip, seed=5, call=CLIP_CALL,
                 revisit="Revisit section 3: total_norm = sqrt of the sum of all squared entries of all arrays; "
                         "every array is multiplied by the same min(1, max_norm / total_norm), into new arrays."),
         Example("clip_gradients_below_max_norm", "clip_gradients", _clip_inputs(max_norm=10.0), _clip, seed=5,
+                call=CLIP_CALL,
                 revisit="Revisit section 3: when total_norm <= max_norm nothing changes: the scale is "
                         "min(1, max_norm / total_norm) = 1."),
         Example("forget_gate_horizon", "forget_gate_horizon",
