@@ -29,7 +29,7 @@ def _parser():
                        help="grade every submission again (default: only what changed since its last grade)")
     grade.add_argument("--workers", type=int, default=None, help="parallel kernels (default: all cores)")
     grade.add_argument("--timeout", type=int, default=None,
-                       help="seconds a cell may run (default: ExecutePreprocessor.timeout in nbgrader_config.py, 120)")
+                       help="seconds a cell may run (default: ExecutePreprocessor.timeout in nbgrader_config.py)")
     grade.add_argument("--scheduler", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run the notebooks on a Dask cluster (e.g. tcp://host:8786; without an address: "
                             "a new local cluster) instead of the local process pool")

@@ -70,6 +70,13 @@ def load_config(**overrides):
     return config
 
 
+def cell_timeout(config=None):
+    """The seconds a learner's cell may run: ``ExecutePreprocessor.timeout`` in nbgrader_config.py, as nbgrader reads it."""
+    from nbgrader.preprocessors import Execute
+
+    return Execute(config=config if config is not None else load_config()).timeout
+
+
 def coursedir(config=None):
     """nbgrader's CourseDirectory of the course (its folders and gradebook URL)."""
     from nbgrader.coursedir import CourseDirectory

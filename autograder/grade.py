@@ -31,7 +31,7 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
     main_start = time.process_time()
     config = config or course.load_config()
     coursedir = course.coursedir(config)
-    timeout = timeout or config.ExecutePreprocessor.get("timeout", 120)  # nbgrader's, unless the caller gives one
+    timeout = timeout or course.cell_timeout(config)
     state = State(coursedir)
     todo = _plan(coursedir, assignments, students)
     fingerprints = {key: _graded_from(coursedir, *key, notebooks) for key, notebooks in todo.items()}

@@ -27,3 +27,8 @@ def test_the_kernel_environment_keeps_little_and_pins_one_blas_thread(tmp_path):
     env = kernel_environment({"PATH": "/usr/bin", "SECRET_TOKEN": "x", "LANG": "C.UTF-8"}, tmp_path)
     assert "SECRET_TOKEN" not in env and env["PATH"] == "/usr/bin" and env["HOME"] == str(tmp_path)
     assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+
+
+def test_one_cell_timeout_the_course_sets_once():
+    assert course.cell_timeout() == 120  # nbgrader_config.py's ExecutePreprocessor.timeout
+    assert course.cell_timeout(course.load_config(**{"ExecutePreprocessor.timeout": 7})) == 7
