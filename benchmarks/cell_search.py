@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.catalogue.cellsearch import CATALOGUE  # noqa: E402
-from autograder.examples import Mutant, apply_mistake, solution_namespace  # noqa: E402
+from autograder.catalogue import Mutant  # noqa: E402
+from autograder.examples import apply_mistake, solution_namespace  # noqa: E402
 
 NOTEBOOK = REPO / "solutions" / "06_cell_search" / "06_cell_search.ipynb"
 # correct reorderings of the reference's random draws (the text leaves the order free)

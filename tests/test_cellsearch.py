@@ -11,7 +11,8 @@ import torch
 from conftest import SOLUTIONS, read_notebook, source
 from notebook_cells import run_cells
 
-from autograder.examples import Mutant, solution_namespace
+from autograder.catalogue import Mutant
+from autograder.examples import solution_namespace
 from rnnlab.gradcheck import compare_gradients, gradient_errors
 
 

@@ -16,7 +16,8 @@ import pytest
 from conftest import SOLUTIONS, nbgrader_meta, read_notebook, source
 from notebook_cells import run_cells, run_notebook
 
-from autograder.examples import Mutant, solution_namespace
+from autograder.catalogue import Mutant
+from autograder.examples import solution_namespace
 from rnnlab.testing import CheckFailed
 
 NOTEBOOK = SOLUTIONS / "04_gru" / "04_gru.ipynb"

@@ -22,7 +22,8 @@ from conftest import SOLUTIONS, nbgrader_meta, read_notebook, source
 from nbgrader.utils import determine_grade
 
 from autograder import verify
-from autograder.examples import Catalogue, catalogues, solution_namespace
+from autograder.catalogue import Catalogue
+from autograder.examples import catalogues, solution_namespace
 
 RNN = SOLUTIONS / "01_rnn" / "01_rnn.ipynb"
 

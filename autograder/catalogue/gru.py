@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mutant
+from autograder.catalogue import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 NOTEBOOK = "04_gru/04_gru.ipynb"

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mutant
+from autograder.catalogue import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 # D != H everywhere, so that a mistake mixing up x and prev_h (or their weights) fails loudly

@@ -1,6 +1,6 @@
 """01_rnn: worked examples and common mistakes of the tanh RNN exercises."""
 
-from autograder.examples import Catalogue, Example, Mutant
+from autograder.catalogue import Catalogue, Example, Mutant
 
 
 def _step_inputs(rng, N=2, D=3, H=4):

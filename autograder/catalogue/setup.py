@@ -3,7 +3,7 @@ examples file); the catalogue lists their common mistakes and how the grader re-
 
 import numpy as np
 
-from autograder.examples import Catalogue, Mutant
+from autograder.catalogue import Catalogue, Mutant
 from autograder.verify import Probe
 from rnnlab import data
 

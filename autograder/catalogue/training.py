@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mutant
+from autograder.catalogue import Catalogue, Example, Mutant
 from autograder.verify import Probe
 from rnnlab.testing import least_squares
 
