@@ -2,8 +2,7 @@
 vanishing-gradient explorer (`rnnlab.widgets` shows them, `rnnlab.gradient_pictures` draws them).
 
     from rnnlab import gradient_flow
-    from rnnlab.widgets import DEFAULTS
-    data = gradient_flow.compute({**DEFAULTS, "cell": "lstm", "gate_bias": 5.0})
+    data = gradient_flow.compute({**gradient_flow.DEFAULTS, "cell": "lstm", "gate_bias": 5.0})
     data["norms"]                              # ||ds_T / ds_{T-k}||_2 at data["k"]
 
 One sequence runs through a recurrent cell, and a gradient is followed backwards from the
@@ -37,25 +36,30 @@ bias and inputs one setting describes), `run` (the sequence through the cell),
 `step_jacobians` (every J_t) and `log_norms_through_time` (the norms of their products, at
 the k `sampled_steps` picks). Everything comes from the cells' forward equations; the
 Jacobians are their derivatives by the complex step (see COMPLEX_STEP). Nothing here is a
-notebook exercise.
+notebook exercise. What the explorer knows about each kind of cell, the numbers, the pictures
+and the controls alike, is one row of CELL_KINDS.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-CELLS = ("linear", "tanh", "sigmoid", "relu", "gru", "lstm")
 INITS = ("gaussian", "orthogonal", "identity")
 GAIN_BY = ("spectral radius", "singular value")
-# How many H x H blocks the packed recurrent weights hold, in PyTorch's order
-# (GRU r, z, n; LSTM i, f, g, o), and which block feeds the cell's tanh (the "W" of the pictures).
-BLOCKS = {"linear": 1, "tanh": 1, "sigmoid": 1, "relu": 1, "gru": 3, "lstm": 4}
-CANDIDATE_BLOCK = {"linear": 0, "tanh": 0, "sigmoid": 0, "relu": 0, "gru": 2, "lstm": 2}
-# The gate whose bias gate_bias sets: GRU update gate z, LSTM forget gate f.
-MEMORY_GATE_BLOCK = {"gru": 1, "lstm": 1}
-# gamma = sup phi' of the nonlinearity (for the gated cells, of the tanh candidate).
-GAMMA = {"linear": 1.0, "tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "gru": 1.0, "lstm": 1.0}
+# One setting of the explorer (the arguments of `network`), as the explorer starts.
+DEFAULTS = {
+    "cell": "tanh",
+    "hidden_size": 64,
+    "T": 100,
+    "init": "gaussian",
+    "gain": 1.0,
+    "gain_by": "spectral radius",
+    "input_scale": 1.0,
+    "gate_bias": 1.0,
+    "seed": 0,
+}
 
 # At most this many k get a spectral norm; the others are skipped (the products are
 # still formed for every k: it is the norms that cost).
@@ -100,15 +104,62 @@ def _tanh(a):
     return 2.0 * _logistic(2.0 * a) - 1.0 if np.iscomplexobj(a) else np.tanh(a)
 
 
-def _activation(cell, a):
-    """phi(a) of the plain cells: identity, tanh, logistic sigmoid or ReLU (real or complex a, see _slope)."""
-    if cell == "tanh":
-        return _tanh(a)
-    if cell == "sigmoid":
-        return _logistic(a)
-    if cell == "relu":
-        return np.where(np.real(a) > 0, a, 0.0)
+def _relu(a):
+    """max(a, 0) by the real part, so that a complex step passes through where a > 0 (see COMPLEX_STEP)."""
+    return np.where(np.real(a) > 0, a, 0.0)
+
+
+def _identity(a):
     return a
+
+
+@dataclass(frozen=True)
+class MemoryGate:
+    """The gate whose bias the explorer's gate_bias sets: it decides how much of the state a step keeps."""
+
+    block: int  # its H x H block of the packed weights and bias
+    symbol: str  # its letter in the equations (and its name in what `run` returns): the bias is b_<symbol>
+    name: str  # in words: "forget gate"
+
+
+@dataclass(frozen=True)
+class CellKind:
+    """
+    One kind of cell the explorer offers: every fact about it that the numbers (this module), the pictures
+    (`rnnlab.gradient_pictures`) and the controls (`rnnlab.widgets`) use. The equations are `_step`'s.
+    """
+
+    label: str  # what the summary line and the gate note call it: "tanh RNN"
+    nonlinearity: str  # phi in words, as the histogram's title names it
+    activation: Callable  # phi, of the cell (plain cells) or of its candidate (gated cells), real or complex a
+    gamma: float  # sup phi', the gamma of Pascanu's bound
+    state_range: tuple | None  # the values h can take, or None if unbounded: the heatmap's colour range
+    blocks: int = 1  # H x H blocks of the packed recurrent weights, in PyTorch's order (GRU r, z, n; LSTM i, f, g, o)
+    candidate_block: int = 0  # the block that feeds phi: the "W" of the pictures
+    candidate: str = "W"  # that block's name in the pictures and the summary ("W_n": W with subscript n)
+    memory_gate: MemoryGate | None = None  # the gate gate_bias sets; None: the slider has nothing to set
+    cell_state: bool = False  # a cell state c beside h (the LSTM): the state is (h, c), with a path through c alone
+
+
+# The explorer's cells, in the order its buttons show them: the one table of what it knows about each.
+CELL_KINDS = {
+    "linear": CellKind("linear RNN", "identity", _identity, gamma=1.0, state_range=None),
+    "tanh": CellKind("tanh RNN", "tanh", _tanh, gamma=1.0, state_range=(-1.0, 1.0)),
+    "sigmoid": CellKind("sigmoid RNN", "sigmoid", _logistic, gamma=0.25, state_range=(0.0, 1.0)),
+    "relu": CellKind("ReLU RNN", "ReLU", _relu, gamma=1.0, state_range=None),
+    "gru": CellKind("GRU", "tanh", _tanh, gamma=1.0, state_range=(-1.0, 1.0), blocks=3, candidate_block=2,
+                    candidate="W_n", memory_gate=MemoryGate(1, "z", "update gate")),
+    "lstm": CellKind("LSTM", "tanh", _tanh, gamma=1.0, state_range=(-1.0, 1.0), blocks=4, candidate_block=2,
+                     candidate="W_g", memory_gate=MemoryGate(1, "f", "forget gate"), cell_state=True),
+}
+CELLS = tuple(CELL_KINDS)  # their names (the code reads CELL_KINDS, so that a new row is offered everywhere)
+
+
+def _kind(cell):
+    """The row of CELL_KINDS of a cell's name."""
+    if cell not in CELL_KINDS:
+        raise ValueError(f"cell must be one of {tuple(CELL_KINDS)}, got {cell!r}")
+    return CELL_KINDS[cell]
 
 
 # Derivatives come from the forward equations alone, by the complex step: for a function f that is
@@ -120,8 +171,7 @@ COMPLEX_STEP = 1e-20
 
 def _slope(cell, pre):
     """phi'(pre) of the nonlinearity whose saturation the histogram shows (tanh for the gated cells)."""
-    nonlinearity = "tanh" if cell in ("gru", "lstm") else cell
-    return np.imag(_activation(nonlinearity, pre + 1j * COMPLEX_STEP)) / COMPLEX_STEP
+    return np.imag(CELL_KINDS[cell].activation(pre + 1j * COMPLEX_STEP)) / COMPLEX_STEP
 
 
 def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
@@ -165,7 +215,7 @@ def _step(cell, inputs, h_prev, recurrent, Wh, c_prev=None):
         g = _tanh(pre)
         h, c = _lstm_cell(i, f, g, o, c_prev)
         return h, c, pre, {"i": i, "f": f, "g": g, "o": o}
-    return _activation(cell, a), None, a, {}
+    return CELL_KINDS[cell].activation(a), None, a, {}
 
 
 def _gru_reset(r, h_prev):
@@ -229,7 +279,8 @@ def _unit_gain_weights(cell, hidden_size, init, gain_by, seed):
     - eigenvalues: Eigenvalues of the candidate block, of shape (H,), complex
     - sigma_max: Largest singular value of the candidate block, an array of shape ()
     """
-    return _unit_gain_blocks(BLOCKS[cell], CANDIDATE_BLOCK[cell], hidden_size, init, gain_by, seed)
+    kind = CELL_KINDS[cell]
+    return _unit_gain_blocks(kind.blocks, kind.candidate_block, hidden_size, init, gain_by, seed)
 
 
 @lru_cache(maxsize=32)
@@ -262,13 +313,12 @@ def network(cell, hidden_size, T, init, gain, gain_by, input_scale, gate_bias, s
     - drive: The input's contribution x_t Wx at every step, of shape (T, kH), entries
       N(0, input_scale**2) (the same random numbers for every T, so T only cuts the sequence)
     """
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    kind = _kind(cell)
     unit_Wh, _, _ = _unit_gain_weights(cell, hidden_size, init, gain_by, seed)
-    width = BLOCKS[cell] * hidden_size
+    width = kind.blocks * hidden_size
     bias = np.zeros(width)
-    if cell in MEMORY_GATE_BLOCK:
-        gate = MEMORY_GATE_BLOCK[cell]
+    if kind.memory_gate is not None:
+        gate = kind.memory_gate.block
         bias[gate * hidden_size:(gate + 1) * hidden_size] = gate_bias
     drive = input_scale * np.random.default_rng([seed, 1]).standard_normal((T, width))
     return gain * unit_Wh, bias, drive
@@ -280,7 +330,7 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
     Run a cell (see `_step`) over one sequence (a batch of one), keeping what its Jacobians need.
 
     Inputs:
-    - cell: One of CELLS
+    - cell: A name in CELL_KINDS
     - Wh: Recurrent weights, of shape (H, kH)
     - bias: Of shape (kH,)
     - drive: x_t Wx for every step, of shape (T, kH)
@@ -293,18 +343,19 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
     """
     T = drive.shape[0]
     H = Wh.shape[0]
+    cell_state = CELL_KINDS[cell].cell_state
     h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
     c = np.zeros(H) if c0 is None else np.asarray(c0, dtype=np.float64)
     run = {"inputs": drive + bias, **{name: np.empty((T, H)) for name in ("h", "h_prev", "pre")}}
-    if cell == "lstm":
+    if cell_state:
         run["c"], run["c_prev"] = np.empty((T, H)), np.empty((T, H))
     for t in range(T):
         run["h_prev"][t] = h
-        if cell == "lstm":
+        if cell_state:
             run["c_prev"][t] = c
         h, c, run["pre"][t], gates = _step(cell, run["inputs"][t], h, h @ Wh, Wh, c)
         run["h"][t] = h
-        if cell == "lstm":
+        if cell_state:
             run["c"][t] = c
         for name, gate in gates.items():
             run.setdefault(name, np.empty((T, H)))[t] = gate
@@ -350,19 +401,18 @@ def step_jacobians(cell, Wh, run):
     matrix product (see _gru_step_jacobians).
 
     Inputs:
-    - cell: One of CELLS
+    - cell: A name in CELL_KINDS
     - Wh: Recurrent weights, of shape (H, kH)
     - run: What `run` returned
     Returns:
     - jacobians: StepJacobians; J_t[i, j] = d s_t[i] / d s_{t-1}[j]
     """
     T, H = run["h"].shape
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    kind = _kind(cell)
+    blocks = kind.blocks
     recurrent = run["h_prev"] @ Wh  # (T, kH)
     if cell == "gru":
         return StepJacobians(_gru_step_jacobians(Wh, run, recurrent), None)
-    blocks = BLOCKS[cell]
     if cell == "lstm":
         by_block, by_c = _lstm_slopes(run, recurrent)  # (blocks, T, S): d s_t[i] / d a_g[i], unit i of block g
     else:
@@ -371,11 +421,11 @@ def step_jacobians(cell, Wh, run):
         by_block = np.imag(h) / COMPLEX_STEP
     # Row i of ds_t/dh_{t-1} is sum over g of by_block[g, t, i] times row i of Wh_g^T (for c_t as for h_t).
     Wh_T = Wh.reshape(H, blocks, H).transpose(1, 2, 0)  # (blocks, H, H): Wh_T[g] is block g of Wh, transposed
-    if cell == "lstm":
+    if kind.cell_state:
         Wh_T = np.concatenate([Wh_T, Wh_T], axis=1)  # (blocks, S, H)
     by_h = by_block.transpose(2, 1, 0) @ Wh_T.transpose(1, 0, 2)  # (S, T, H): one small product per row i
     by_h = by_h.transpose(1, 0, 2)  # (T, S, H), a view: each by_h[t] is a matrix BLAS reads as it is
-    return StepJacobians(by_h, by_c if cell == "lstm" else None)
+    return StepJacobians(by_h, by_c if kind.cell_state else None)
 
 
 def _lstm_slopes(run, recurrent):
@@ -545,6 +595,7 @@ def compute(settings):
       - "settings": a copy of the settings
     """
     cell, hidden_size, T = settings["cell"], settings["hidden_size"], settings["T"]
+    kind = _kind(cell)
     Wh, bias, drive = network(**settings)
     _, unit_eigenvalues, unit_sigma_max = _unit_gain_weights(cell, hidden_size, settings["init"],
                                                              settings["gain_by"], settings["seed"])
@@ -552,10 +603,11 @@ def compute(settings):
     jacobians = step_jacobians(cell, Wh, trace)
     steps = sampled_steps(T, state_size=jacobians.by_h.shape[1])
     log_norms = log_norms_through_time(jacobians, steps)
-    log_cell_path = log_cell_path_norms(trace["f"], steps) if cell == "lstm" else None
-    gamma = GAMMA[cell]
+    gates = None if kind.memory_gate is None else trace[kind.memory_gate.symbol]  # (T, H)
+    log_cell_path = log_cell_path_norms(gates, steps) if kind.cell_state else None  # the forget gates' product
+    gamma = kind.gamma
     sigma_max = settings["gain"] * float(unit_sigma_max)
-    if cell in MEMORY_GATE_BLOCK:
+    if kind.memory_gate is not None:
         rate = float(_logistic(np.float64(settings["gate_bias"])))
     else:
         rate = gamma * sigma_max
@@ -580,7 +632,7 @@ def compute(settings):
             "spectral_radius": settings["gain"] * float(np.max(np.abs(unit_eigenvalues))),
             "eigenvalues": settings["gain"] * unit_eigenvalues,
             "derivatives": trace["derivative"],
-            "gates": {"lstm": trace.get("f"), "gru": trace.get("z")}.get(cell),
+            "gates": gates,
             "states": trace["h"],
             "settings": dict(settings),
         }

@@ -3,14 +3,13 @@
 
     from rnnlab import gradient_flow
     from rnnlab.gradient_pictures import Pictures
-    from rnnlab.widgets import DEFAULTS
     pictures = Pictures()
-    jpeg = pictures.draw(gradient_flow.compute(DEFAULTS))   # pictures.figure is the matplotlib Figure
+    jpeg = pictures.draw(gradient_flow.compute(gradient_flow.DEFAULTS))   # pictures.figure is the Figure
 
 The views: the gradient's norm against k with the theory's rate**k, the eigenvalues of W
 against the circles of radius sigma_max and 1 / gamma, a histogram of phi'(a) (and of the
 memory gate), and the hidden states as a heatmap. `rnnlab.widgets.Explorer` shows the image
-under its controls.
+under its controls. What a view says about a cell comes from its row of `gradient_flow.CELL_KINDS`.
 """
 
 import io
@@ -25,7 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 from PIL import Image
 
-from rnnlab.gradient_flow import CELLS, MEMORY_GATE_BLOCK
+from rnnlab.gradient_flow import CELL_KINDS
 
 FIGURE_SIZE = (10.0, 6.6)  # inches
 FIGURE_DPI = 80
@@ -42,7 +41,6 @@ NICE_COLOUR_RANGES = tuple(scale * 10.0 ** power for power in range(-3, 9) for s
 # top and the y label's right edge, clear of the widest tick labels, "−500" and "128"), not redrawn with
 # every new background; long labels are half the text a background draws.
 STORED_LABELS = {"norms": (-0.138, -0.124), "states": (-0.117, -0.124)}
-NONLINEARITY = {"linear": "identity", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "gru": "tanh", "lstm": "tanh"}
 
 
 def _snap_up(value, choices):
@@ -58,14 +56,12 @@ def _log10_limits(*log_values):
     return float(step * np.floor(low / step - 0.1)), float(step * np.ceil(high / step + 0.1))
 
 
-def _colour_limits(cell, states):
+def _colour_limits(kind, states):
     """Colour range of the hidden-state heatmap: the cell's range, or a round bound on |h| if it has none."""
-    if cell == "sigmoid":
-        return 0.0, 1.0
-    if cell in ("linear", "relu"):
+    if kind.state_range is None:
         bound = _snap_up(float(np.max(np.abs(states), initial=0.0)), NICE_COLOUR_RANGES)
         return -bound, bound
-    return -1.0, 1.0
+    return kind.state_range
 
 
 class Pictures:
@@ -155,7 +151,7 @@ class Pictures:
         self.overlays = {}
         for name, corners in (("norms", NORMS_LEGEND_CORNERS), ("eigenvalues", [None]), ("derivatives", ["upper left"]),
                               ("states", [None])):
-            for variant in sorted({self._variant(name, cell) for cell in CELLS}):
+            for variant in dict.fromkeys(self._variant(name, kind) for kind in CELL_KINDS.values()):
                 for corner in corners:
                     self._overlay(name, variant, corner)
 
@@ -170,13 +166,18 @@ class Pictures:
         return min(NORMS_LEGEND_CORNERS, key=lambda corner: np.count_nonzero(crossings[corner]))
 
     @staticmethod
-    def _variant(name, cell):
-        """Which title and legend a view has for a cell: cells that share them share one variant."""
-        if name == "norms":
-            return cell if cell in MEMORY_GATE_BLOCK else "plain"
-        if name == "eigenvalues":
-            return cell if cell in ("sigmoid", "gru", "lstm") else "plain"
-        return cell if name == "derivatives" else "any"
+    def _variant(name, kind):
+        """
+        What a view's title and legend say about a cell (a CellKind): the facts of its row that they show,
+        so that cells that share a title and legend share one variant, stored once.
+        """
+        if name == "norms":  # h or (h, c) with the path through c alone, the theory's gate
+            return kind.cell_state, kind.memory_gate and kind.memory_gate.symbol
+        if name == "eigenvalues":  # which block, whether 1/gamma is a circle of its own
+            return kind.candidate, kind.blocks > 1, kind.gamma != 1
+        if name == "derivatives":  # phi, the gate whose histogram is beside phi's
+            return kind.nonlinearity, kind.memory_gate and f"{kind.memory_gate.name} {kind.memory_gate.symbol}"
+        return ()
 
     def decorate(self, name, variant, corner):
         """
@@ -184,32 +185,33 @@ class Pictures:
 
         Inputs:
         - name: One of the views, a key of `axes`
-        - variant: Which cells' title and legend (see _variant): a cell, "plain" or "any"
+        - variant: What the title and legend say about the cell: a tuple from _variant
         - corner: Where the legend sits ("upper right", ...), or None
         """
         ax = self.axes[name]
         if name == "norms":
-            state = "(h,c)" if variant == "lstm" else "h"
+            cell_state, gate = variant
+            state = "(h,c)" if cell_state else "h"
             ax.set_title(rf"gradient $\|\partial {state}_T / \partial {state}_{{T-k}}\|_2$ (spectral norm)")
             entries = [(self.norm_line, "network")]
-            if variant == "lstm":
+            if cell_state:
                 entries.append((self.cell_line, r"cell state alone $\|\mathrm{diag}(f_T \cdots f_{T-k+1})\|_2$"))
-            bias = {"lstm": "b_f", "gru": "b_z"}.get(variant)
-            theory = rf"theory $\sigma({bias})^k$" if bias else r"bound $(\gamma\,\sigma_{max})^k$"
+            theory = rf"theory $\sigma(b_{gate})^k$" if gate else r"bound $(\gamma\,\sigma_{max})^k$"
             entries.append((self.envelope_line, theory))
             entries.append((self.horizon_line, r"horizon $-1/\ln$ rate"))
         elif name == "eigenvalues":
-            matrix = {"gru": "$W_n$ (candidate block)", "lstm": "$W_g$ (candidate block)"}.get(variant, "$W$")
-            ax.set_title(f"eigenvalues of {matrix}")
+            matrix, packed, own_gamma_circle = variant
+            ax.set_title(f"eigenvalues of ${matrix}$" + (" (candidate block)" if packed else ""))
             entries = [(self.eigenvalue_points, "eigenvalues"), (self.unit_circle, "unit circle"),
                        (self.sigma_circle, r"radius $\sigma_{max}$")]
-            if variant == "sigmoid":
+            if own_gamma_circle:
                 entries.append((self.gamma_circle, r"radius $1/\gamma$"))
         elif name == "derivatives":
-            ax.set_title(rf"$\varphi'(a)$ of the {NONLINEARITY[variant]}, all steps and units")
+            nonlinearity, gate = variant
+            ax.set_title(rf"$\varphi'(a)$ of the {nonlinearity}, all steps and units")
             entries = [(self.derivative_bars, r"$\varphi'(a)$")]
-            if variant in MEMORY_GATE_BLOCK:
-                entries.append((self.gate_bars, {"lstm": "forget gate f", "gru": "update gate z"}[variant]))
+            if gate:
+                entries.append((self.gate_bars, gate))
         else:
             ax.set_title("hidden state $h_t$")
             entries = []
@@ -263,7 +265,7 @@ class Pictures:
             "eigenvalues": ((-radius, radius), (-radius, radius)),
             "derivatives": ((0, 1), (0, fraction)),
             "states": ((0.5, steps + 0.5), (0.5, units + 0.5)),
-            "colourbar": _colour_limits(settings["cell"], data["states"]),
+            "colourbar": _colour_limits(CELL_KINDS[settings["cell"]], data["states"]),
         }
 
     def prepare(self, hidden_size, T):
@@ -278,8 +280,8 @@ class Pictures:
             self._background("derivatives", ((0, 1), (0, fraction)))
         steps, units = _snap_up(T, NICE_STEPS), _snap_up(hidden_size, NICE_UNITS)
         self._background("states", ((0.5, steps + 0.5), (0.5, units + 0.5)))
-        for cell in ("tanh", "sigmoid"):
-            self._background("colourbar", _colour_limits(cell, None))
+        for state_range in dict.fromkeys(kind.state_range for kind in CELL_KINDS.values() if kind.state_range):
+            self._background("colourbar", state_range)
 
     def _background(self, name, limits):
         """
@@ -339,8 +341,8 @@ class Pictures:
         - image: The figure as JPEG bytes (fast to encode, a tenth of PNG's time)
         """
         settings = data["settings"]
-        cell, T, H = settings["cell"], settings["T"], settings["hidden_size"]
-        gated = cell in MEMORY_GATE_BLOCK
+        kind, T, H = CELL_KINDS[settings["cell"]], settings["T"], settings["hidden_size"]
+        gated = kind.memory_gate is not None
         log10 = np.log(10)
         k = data["k"]
 
@@ -378,7 +380,7 @@ class Pictures:
                 ax.set_ylim(*limits[name][1])
         corners = {"norms": self._norms_legend_corner(), "eigenvalues": None, "derivatives": "upper left", "states": None}
         # Stored pixels are made by drawing on the canvas: make all that are missing before pasting any.
-        overlays = [self._overlay(name, self._variant(name, cell), corner) for name, corner in corners.items()]
+        overlays = [self._overlay(name, self._variant(name, kind), corner) for name, corner in corners.items()]
         backgrounds = [self._background(name, limits[name]) for name in (*self.axes, "colourbar")]
         for regions in backgrounds:
             for region in regions:

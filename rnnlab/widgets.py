@@ -9,7 +9,9 @@
 The explorer runs one sequence through a recurrent cell and follows a gradient backwards
 from the last state: `rnnlab.gradient_flow` computes how much of it reaches each earlier
 state and which theory that is compared with, `rnnlab.gradient_pictures` draws it, and this
-module holds the ipywidgets controls that choose the cell, its weights and its inputs.
+module holds the ipywidgets controls that choose the cell, its weights and its inputs. The cells
+offered, and what the controls and the summary say about each, are `gradient_flow.CELL_KINDS`;
+the settings the explorer starts from are `gradient_flow.DEFAULTS`.
 """
 
 import html
@@ -20,20 +22,9 @@ import ipywidgets as widgets
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from rnnlab.gradient_flow import CELLS, GAIN_BY, INITS, MEMORY_GATE_BLOCK, compute
+from rnnlab.gradient_flow import CELL_KINDS, CELLS, DEFAULTS, GAIN_BY, INITS, compute  # noqa: F401 (CELLS: re-exported)
 from rnnlab.gradient_pictures import Pictures
 
-DEFAULTS = {
-    "cell": "tanh",
-    "hidden_size": 64,
-    "T": 100,
-    "init": "gaussian",
-    "gain": 1.0,
-    "gain_by": "spectral radius",
-    "input_scale": 1.0,
-    "gate_bias": 1.0,
-    "seed": 0,
-}
 SETTINGS = tuple(DEFAULTS)
 OWN_SETTINGS = "(your own)"  # what the preset menu shows when the settings are no preset's
 
@@ -50,8 +41,6 @@ TOOLTIPS = {
     "input_scale": "input_scale: standard deviation of the input's contribution x_t Wx",
     "seed": "seed: of the random weights and inputs",
 }
-GATE_NOTES = {"lstm": "b_f, the bias of the LSTM's forget gate",
-              "gru": "b_z, the bias of the GRU's update gate"}  # the other cells: see Explorer._update
 
 PRESETS = {
     "tanh RNN forgets": {"cell": "tanh", "init": "gaussian", "gain": 1.0, "gain_by": "spectral radius",
@@ -66,9 +55,6 @@ PRESETS = {
     "LSTM with forget bias 5": {"cell": "lstm", "init": "gaussian", "gain": 0.5, "gain_by": "spectral radius",
                                 "input_scale": 1.0, "gate_bias": 5.0, "T": 200},
 }
-# What the summary line and the gate note call the cells.
-CELL_NAMES = {"linear": "linear RNN", "tanh": "tanh RNN", "sigmoid": "sigmoid RNN", "relu": "ReLU RNN",
-              "gru": "GRU", "lstm": "LSTM"}
 
 _THREADPOOLS = ThreadpoolController()
 
@@ -123,7 +109,7 @@ class Explorer:
         slider = {"continuous_update": False, "style": label, "layout": column}
         toggles = {"layout": widgets.Layout(width="auto", margin="0 2px")}  # the margin of the other controls
         self.controls = {
-            "cell": widgets.ToggleButtons(options=CELLS, description="cell", tooltip=TOOLTIPS["cell"],
+            "cell": widgets.ToggleButtons(options=tuple(CELL_KINDS), description="cell", tooltip=TOOLTIPS["cell"],
                                           style={**label, "button_width": "5.6em"}, **toggles),
             "hidden_size": widgets.IntSlider(min=1, max=128, description="hidden size H",
                                              tooltip=TOOLTIPS["hidden_size"], **slider),
@@ -235,10 +221,10 @@ class Explorer:
         self._holding = True
         self.preset.value = next((name for name in PRESETS if {**DEFAULTS, **PRESETS[name]} == settings), OWN_SETTINGS)
         self._holding = False
-        cell = settings["cell"]
+        kind = CELL_KINDS[settings["cell"]]
         gate = self.controls["gate_bias"]
-        gate.disabled = cell not in MEMORY_GATE_BLOCK
-        note = GATE_NOTES.get(cell, f"only for the LSTM and GRU: a {CELL_NAMES[cell]} has no gates")
+        gate.disabled = kind.memory_gate is None
+        note = _gate_note(kind)
         gate.tooltip = f"gate_bias: {note}"
         self.gate_note.value = (f'<div style="font-size: 0.9em; line-height: 1.3; color: var(--jp-ui-font-color2, '
                                 f'#616161)">{html.escape(note)}</div>')
@@ -260,24 +246,37 @@ class Explorer:
         self.summary.value = _summary(self.data, self.last_update_seconds)
 
 
+def _gate_note(kind):
+    """What the gate bias slider sets for a cell (a CellKind), or why it is greyed out."""
+    if kind.memory_gate is None:
+        return f"only for the LSTM and GRU: a {kind.label} has no gates"
+    return f"b_{kind.memory_gate.symbol}, the bias of the {kind.label}'s {kind.memory_gate.name}"
+
+
+def _html_symbol(symbol):
+    """A symbol of the pictures' math ("W_n") in HTML (W<sub>n</sub>)."""
+    name, _, subscript = symbol.partition("_")
+    return f"{name}<sub>{subscript}</sub>" if subscript else name
+
+
 def _summary(data, seconds):
     """One paragraph of HTML: the numbers of the current setting and what the theory says about them."""
     settings = data["settings"]
-    cell, T = settings["cell"], settings["T"]
+    kind, T = CELL_KINDS[settings["cell"]], settings["T"]
     scale = "spectral radius" if settings["gain_by"] == "spectral radius" else "largest singular value"
     end = data["log_norms"][-1] / np.log(10)
     measured = f"at k = T = {T} the network's norm is 10<sup>{end:.1f}</sup>" if np.isfinite(end) else (
         f"at k = T = {T} the network's norm is exactly 0")
-    matrix = {"gru": "W<sub>n</sub>", "lstm": "W<sub>g</sub>"}.get(cell, "W")
-    parts = [f"<b>{CELL_NAMES[cell]}</b>, H = {settings['hidden_size']}, T = {T}. "
+    matrix = _html_symbol(kind.candidate)
+    parts = [f"<b>{kind.label}</b>, H = {settings['hidden_size']}, T = {T}. "
              f"Gain {settings['gain']:.2f} = the {scale} of each recurrent block. {matrix}: spectral radius "
              f"{data['spectral_radius']:.3g}, largest singular value &sigma;<sub>max</sub> = {data['sigma_max']:.3g}."]
-    if cell in MEMORY_GATE_BLOCK:
-        gate, bias = {"lstm": ("forget gate", "b<sub>f</sub>"), "gru": ("update gate", "b<sub>z</sub>")}[cell]
+    if kind.memory_gate is not None:
+        gate, bias = kind.memory_gate.name, _html_symbol(f"b_{kind.memory_gate.symbol}")
         parts.append(f"Theory: the {gate} passes the gradient on, &sigma;({bias}) = "
                      f"&sigma;({settings['gate_bias']:.1f}) = {data['rate']:.4g} per step: "
                      f"horizon &minus;1/ln &sigma;({bias}) = {data['horizon']:.3g} steps.")
-        if cell == "lstm":
+        if kind.cell_state:
             cell_end = data["log_cell_path_norms"][-1] / np.log(10)
             measured += (f" (along the cell state alone, the product of the forget gates: 10<sup>{cell_end:.1f}</sup>)"
                          if np.isfinite(cell_end) else "")

@@ -1,13 +1,19 @@
 """Tests for rnnlab.gradient_flow, the numbers behind the vanishing-gradient explorer: per-step
 Jacobians and norms through time against finite differences of the network, and against closed
-forms (a linear RNN with scaled orthogonal weights, an LSTM with zero weights, Pascanu's bound)."""
+forms (a linear RNN with scaled orthogonal weights, an LSTM with zero weights, Pascanu's bound);
+its table of cell kinds against the cells' equations, and as the one home of what the explorer
+knows about each cell."""
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rnnlab import gradient_flow
-from rnnlab.gradient_flow import CELLS, INITS, MAX_NORM_POINTS, StepJacobians
-from rnnlab.widgets import DEFAULTS
+from rnnlab.gradient_flow import CELL_KINDS, CELLS, DEFAULTS, INITS, MAX_NORM_POINTS, StepJacobians
+
+RNNLAB = Path(gradient_flow.__file__).parent
 
 
 def settings(**changes):
@@ -179,7 +185,7 @@ def test_gain_is_the_spectral_radius_or_the_largest_singular_value_of_every_bloc
     for gain_by, measure in [("spectral radius", lambda m: np.max(np.abs(np.linalg.eigvals(m)))),
                              ("singular value", lambda m: np.linalg.norm(m, 2))]:
         Wh, _, _ = gradient_flow.network(**settings(cell=cell, init=init, gain=1.7, gain_by=gain_by, hidden_size=H))
-        for block in range(gradient_flow.BLOCKS[cell]):
+        for block in range(CELL_KINDS[cell].blocks):
             assert measure(Wh[:, block * H:(block + 1) * H]) == pytest.approx(1.7, rel=1e-10), (gain_by, block)
 
 
@@ -189,3 +195,66 @@ def test_sampled_steps_keep_both_ends_and_every_step_of_short_sequences():
         steps = gradient_flow.sampled_steps(200, state_size)
         assert steps[0] == 0 and steps[-1] == 200 and len(steps) == most and np.all(np.diff(steps) > 0)
 
+
+
+# The table of cell kinds: true of the equations, and the only place that knows the cells --------
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_each_cell_kind_states_what_its_equations_do(cell):
+    """gamma is sup phi' (by finite differences), h stays in the stated range, the weights have the stated blocks,
+    the memory gate is the block gate_bias sets and the gate compute reports, and only a cell state adds a path."""
+    kind = CELL_KINDS[cell]
+    a = np.linspace(-6, 6, 12001)
+    slope = (kind.activation(a + 1e-6) - kind.activation(a - 1e-6)) / 2e-6
+    assert np.max(slope) == pytest.approx(kind.gamma, rel=1e-6)
+    config = settings(cell=cell, hidden_size=6, T=40, gain=2.5, input_scale=2.0, gate_bias=3.0, seed=2)
+    Wh, bias, drive = gradient_flow.network(**config)
+    assert Wh.shape == (6, 6 * kind.blocks) and drive.shape == (40, 6 * kind.blocks)
+    data = gradient_flow.compute(config)
+    if kind.state_range is not None:
+        low, high = kind.state_range
+        assert low <= data["states"].min() and data["states"].max() <= high
+    else:
+        assert np.max(np.abs(data["states"])) > 1  # unbounded: a range would cut it off
+    run = gradient_flow.run(cell, Wh, bias, drive)
+    if kind.memory_gate is None:
+        assert not np.any(bias) and data["gates"] is None
+    else:
+        block = kind.memory_gate.block
+        np.testing.assert_array_equal(np.flatnonzero(bias), np.arange(block * 6, (block + 1) * 6))
+        np.testing.assert_array_equal(data["gates"], run[kind.memory_gate.symbol])
+    assert (data["cell_path_norms"] is not None) == kind.cell_state == ("c" in run)
+    candidate = Wh[:, kind.candidate_block * 6:(kind.candidate_block + 1) * 6]
+    np.testing.assert_allclose(np.sort_complex(data["eigenvalues"]), np.sort_complex(np.linalg.eigvals(candidate)))
+
+
+def _cell_name_constants(tree):
+    """The string literals in a module's syntax tree that are a cell's name, but for a preset's "cell": value."""
+    presets = {id(value) for node in ast.walk(tree) if isinstance(node, ast.Dict)
+               for key, value in zip(node.keys, node.values) if isinstance(key, ast.Constant) and key.value == "cell"}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in CELLS and id(node) not in presets]
+
+
+def _dicts_keyed_by_cells(tree):
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Dict)
+            and any(isinstance(key, ast.Constant) and key.value in CELLS for key in node.keys)]
+
+
+@pytest.mark.parametrize("module", sorted(path.stem for path in RNNLAB.glob("*.py")))
+def test_cell_kinds_is_the_only_table_of_cells(module):
+    """What the explorer knows about each cell lives in CELL_KINDS: no other dict keyed by cell names in rnnlab,
+    and the pictures and controls never test for a cell by name (they read its row)."""
+    tree = ast.parse((RNNLAB / f"{module}.py").read_text())
+    assert len(_dicts_keyed_by_cells(tree)) == (1 if module == "gradient_flow" else 0), _dicts_keyed_by_cells(tree)
+    if module in ("gradient_pictures", "widgets"):
+        assert not _cell_name_constants(tree)
+
+
+def test_the_check_for_tables_of_cells_finds_them():
+    """The two checks above catch the forms the explorer's per-cell facts once had."""
+    old = ast.parse('GAMMA = {"linear": 1.0, "sigmoid": 0.25}\nx = {"lstm": "b_f"}.get(cell)\n'
+                    'if cell in ("gru", "lstm"): pass\nPRESETS = {"a": {"cell": "tanh", "T": 10}}')
+    assert _dicts_keyed_by_cells(old) == [1, 2]
+    assert sorted(_cell_name_constants(old)) == ["gru", "linear", "lstm", "lstm", "sigmoid"]

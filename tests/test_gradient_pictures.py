@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 from matplotlib.transforms import Bbox
 
-from rnnlab.gradient_flow import compute
+from rnnlab.gradient_flow import DEFAULTS, compute
 from rnnlab.gradient_pictures import Pictures
-from rnnlab.widgets import DEFAULTS
 
 
 def test_redrawing_over_stored_backgrounds_gives_the_picture_of_a_fresh_figure():

@@ -3,6 +3,7 @@ and its controls by setting them from Python and checking what was computed and 
 are tested in test_gradient_flow.py, its figure in test_gradient_pictures.py."""
 
 import ast
+import dataclasses
 import re
 import io
 
@@ -19,8 +20,9 @@ from conftest import REPO, read_notebook  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from rnnlab.gradient_flow import compute  # noqa: E402
-from rnnlab.widgets import DEFAULTS, PRESETS, Explorer  # noqa: E402
+from rnnlab import gradient_flow  # noqa: E402
+from rnnlab.gradient_flow import CELL_KINDS, DEFAULTS, compute  # noqa: E402
+from rnnlab.widgets import PRESETS, Explorer  # noqa: E402
 
 APP = REPO / "apps" / "explorer.ipynb"
 # Notebook 02's graded functions (its source notebook may not exist yet: named here).
@@ -164,6 +166,23 @@ def test_the_preset_menu_names_the_preset_the_settings_are(explorer):
     explorer.set(T=150)
     assert explorer.preset.value == "(your own)"
     assert Explorer(**PRESETS["LSTM with forget bias 1"]).preset.value == "LSTM with forget bias 1"
+
+
+def test_the_cells_offered_are_the_rows_of_the_table_of_cell_kinds(explorer):
+    assert explorer.controls["cell"].options == tuple(CELL_KINDS)
+    assert {settings["cell"] for settings in PRESETS.values()} <= set(CELL_KINDS)
+
+
+def test_a_new_row_of_the_table_is_offered_shown_and_computed(monkeypatch):
+    """A kind added to gradient_flow.CELL_KINDS alone (here the sigmoid cell under a new name) is a button, is named
+    in the summary and the gate note, and gives the numbers of the cell it copies: nothing else lists the cells."""
+    monkeypatch.setitem(gradient_flow.CELL_KINDS, "copy", dataclasses.replace(CELL_KINDS["sigmoid"], label="copied RNN"))
+    explorer = Explorer(cell="copy", hidden_size=8, T=30)
+    assert explorer.controls["cell"].options[-1] == "copy"
+    assert "<b>copied RNN</b>" in explorer.summary.value and "a copied RNN has no gates" in explorer.gate_note.value
+    sigmoid = compute({**explorer.settings, "cell": "sigmoid"})
+    np.testing.assert_array_equal(explorer.data["norms"], sigmoid["norms"])
+    assert explorer.data["rate"] == sigmoid["rate"] and explorer.controls["gate_bias"].disabled
 
 
 def test_set_refuses_unknown_settings_and_values_out_of_range(explorer):
