@@ -329,10 +329,6 @@ CATALOGUE = Catalogue(
         Mutant("encoder_forward", "directions joined [backward, forward]",
                 "torch.nn.LSTM puts the forward direction first: np.concatenate([forward, backward], axis=2).",
                 "np.concatenate(outputs, axis=2)", "np.concatenate(outputs[::-1], axis=2)"),
-        Mutant("encoder_forward", "the backward direction reads the padded array reversed whole",
-                "x[:, ::-1] makes a short row start with its padding: the backward direction reads "
-                "reverse_within_length(layer_input, lengths), and its outputs are reversed back the same way.",
-                "reverse_within_length(", "(lambda array, _: array[:, ::-1])(", count=2),
         # encoder_backward
         Mutant("encoder_backward", "the two directions' gradients not added into dx",
                 "Both directions read the same layer input, so its gradient is the sum of theirs: "
