@@ -188,7 +188,8 @@ def test_validate_accepts_solutions_and_rejects_releases(relative):
     solved = run_nbgrader("validate", str(SOLUTIONS / relative))
     assert "Success! Your notebook passes all the tests." in solved.stdout
     released = run_nbgrader("validate", str(COURSE / relative))
-    assert "VALIDATION FAILED" in released.stdout and "NotImplementedError" in released.stdout
+    # the release's stubs, each told in one line (rnnlab.testing's handler of NotImplementedError)
+    assert "VALIDATION FAILED" in released.stdout and "is not written yet: replace the two lines" in released.stdout
 
 
 def _hidden_lines():
