@@ -252,3 +252,58 @@ def test_every_backward_pass_agrees_with_finite_differences():
     pool_lengths = np.array([2, 4, 1])
     _finite_differences(lambda h: functions["mean_pool_forward"](h, pool_lengths), functions["mean_pool_backward"],
                         {"h": rng.normal(size=(3, 4, 2))})
+
+
+def test_truncated_bptt_equals_torch_with_detach_at_the_cuts():
+    """Chunk by chunk: the same losses, the same gradients and the same parameters after each plain gradient step as
+    torch.nn.Embedding + LSTM + Linear + CrossEntropyLoss, with the state detached at every cut."""
+    rng = np.random.default_rng(13)
+    N, L, k, V, E, H, lr = 3, 11, 4, 7, 3, 5, 0.3
+    params = {"E": rng.normal(size=(V, E)), "Wx": rng.normal(scale=0.5, size=(E, 4 * H)),
+              "Wh": rng.normal(scale=0.5, size=(H, 4 * H)), "b": rng.normal(scale=0.5, size=4 * H),
+              "W": rng.normal(size=(H, V)), "c": rng.normal(size=V)}
+    ids, targets = rng.integers(0, V, size=(N, L)), rng.integers(0, V, size=(N, L))
+    embedding, lstm, readout = torch.nn.Embedding(V, E).double(), torch.nn.LSTM(E, H, batch_first=True).double(), (
+        torch.nn.Linear(H, V).double())
+    with torch.no_grad():
+        embedding.weight.copy_(torch.tensor(params["E"]))
+        lstm.weight_ih_l0.copy_(torch.tensor(params["Wx"].T))
+        lstm.weight_hh_l0.copy_(torch.tensor(params["Wh"].T))
+        lstm.bias_ih_l0.copy_(torch.tensor(params["b"]))
+        lstm.bias_hh_l0.zero_()
+        readout.weight.copy_(torch.tensor(params["W"].T))
+        readout.bias.copy_(torch.tensor(params["c"]))
+    lstm.bias_hh_l0.requires_grad_(False)  # b = bias_ih + bias_hh: one of them learns, as the course's b does
+    torch_params = {"E": (embedding.weight, False), "Wx": (lstm.weight_ih_l0, True), "Wh": (lstm.weight_hh_l0, True),
+                    "b": (lstm.bias_ih_l0, False), "W": (readout.weight, True), "c": (readout.bias, False)}
+    state = (torch.zeros(1, N, H, dtype=torch.float64), torch.zeros(1, N, H, dtype=torch.float64))
+    torch_losses, torch_grads = [], []
+    for start in range(0, L, k):
+        out, state = lstm(embedding(torch.tensor(ids[:, start:start + k])), state)
+        scores = readout(out)
+        loss = torch.nn.CrossEntropyLoss()(scores.reshape(-1, V), torch.tensor(targets[:, start:start + k]).reshape(-1))
+        for tensor, _ in torch_params.values():
+            tensor.grad = None
+        loss.backward()
+        state = (state[0].detach(), state[1].detach())  # the cut
+        torch_losses.append(loss.item())
+        torch_grads.append({name: _np(tensor.grad).T if transposed else _np(tensor.grad).copy()
+                            for name, (tensor, transposed) in torch_params.items()})
+        with torch.no_grad():
+            for tensor, _ in torch_params.values():
+                tensor -= lr * tensor.grad
+    ours = []
+
+    def gradient_step(params, grads):
+        ours.append({name: grad.copy() for name, grad in grads.items()})
+        for name in params:
+            params[name] = params[name] - lr * grads[name]
+
+    losses = ns()["truncated_bptt"](params, ids, targets, k, gradient_step)
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-10)
+    assert len(ours) == len(torch_grads) == 3  # chunks of 4, 4 and 3
+    for chunk, (mine, theirs) in enumerate(zip(ours, torch_grads)):
+        for name in params:
+            _check(f"d{name} of chunk {chunk}", mine[name], theirs[name])
+    for name, (tensor, transposed) in torch_params.items():
+        _check(name, params[name], _np(tensor).T if transposed else _np(tensor))

@@ -3,7 +3,7 @@ bidirectional LSTMs, pooling and the sequence classifier's loss, and the re-chec
 
 import numpy as np
 
-from autograder.examples import Catalogue, Example, Mutant
+from autograder.catalogue import Catalogue, Example, Mutant
 from autograder.verify import Probe
 
 NOTEBOOK = "07_deep_bidirectional/07_deep_bidirectional.ipynb"
@@ -219,6 +219,43 @@ def _softmax_stable(ns, scores, y):
     return {"dscores": outputs["dscores"], "loss": outputs["loss"]}
 
 
+# truncated BPTT -------------------------------------------------------------------------------------------------------
+
+LANGUAGE_MODEL = ("E", "Wx", "Wh", "b", "W", "c")
+
+
+def _tbptt_inputs(rng, N=2, L=7, V=5, E=3, hidden=2):
+    return dict(E=rng.normal(size=(V, E)), Wx=rng.normal(scale=0.5, size=(E, 4 * hidden)),
+                Wh=rng.normal(scale=0.5, size=(hidden, 4 * hidden)), b=rng.normal(scale=0.5, size=4 * hidden),
+                W=rng.normal(size=(hidden, V)), c=rng.normal(size=V), ids=rng.integers(0, V, size=(N, L)),
+                targets=rng.integers(0, V, size=(N, L)), k=np.array(3.0), lr=np.array(0.5))
+
+
+def _tbptt(ns, ids, targets, k, lr, **weights):
+    params = {name: weights[name].copy() for name in LANGUAGE_MODEL}
+
+    def gradient_step(params, grads):
+        for name in params:
+            params[name] = params[name] - float(lr) * grads[name]
+
+    losses = ns["truncated_bptt"](params, _as_ints(ids), _as_ints(targets), int(k), gradient_step)
+    return {"losses": np.asarray(losses, dtype=np.float64), **params}
+
+
+def _tbptt_carried(ns, ids, targets, k, lr, **weights):
+    """What truncated_bptt_carries_state compares: with no update, the chunks' losses weighted by their lengths
+    minus the loss of the whole streams."""
+    ids, targets = _as_ints(ids), _as_ints(targets)
+    params = {name: weights[name] for name in LANGUAGE_MODEL}
+    losses = np.asarray(ns["truncated_bptt"](params, ids, targets, 3, lambda params, grads: None), dtype=np.float64)
+    L = ids.shape[1]
+    chunk_lengths = np.diff([*range(0, L, 3), L])
+    if losses.shape != chunk_lengths.shape:
+        return {"losses": losses}
+    return {"weighted_mean_minus_whole": np.array(np.sum(losses * chunk_lengths) / L
+                                                  - ns["stream_loss"](params, ids, targets))}
+
+
 def _accuracy(ns, scores, y):
     return {"acc": np.array(ns["accuracy"](scores, _as_ints(y)))}
 
@@ -234,6 +271,9 @@ CATALOGUE = Catalogue(
         "encoder_forward": ["lstm_padded_forward", "reverse_within_length"],
         "encoder_backward": ["encoder_forward", "lstm_padded_backward"],
         "mean_pool_backward": ["mean_pool_forward"],
+        # through the notebook's chunk_loss_and_grads
+        "truncated_bptt": ["embedding_forward", "embedding_backward", "lstm_padded_forward", "lstm_padded_backward",
+                           "softmax_cross_entropy"],
     },
     examples=[
         Example("embedding_forward", "embedding_forward", _embedding_inputs, _embedding_forward, seed=70,
@@ -246,7 +286,7 @@ CATALOGUE = Catalogue(
                         "x[n, t] at padded steps."),
         Example("lstm_padded_forward", "lstm_padded_forward", _padded_inputs, _padded_forward, seed=73,
                 revisit="Revisit section 3: at every step run lstm_step_forward for all rows, then keep its results "
-                        "only where t < lengths: there h[:, t] = next_h and the state moves on; at padded steps "
+                        "only where t < lengths: there h[:, t] is the step's new hidden state and the state moves on; at padded steps "
                         "h[:, t] = 0 and the state stays."),
         Example("lstm_padded_backward", "lstm_padded_backward", _padded_backward_inputs, _padded_backward, seed=74,
                 revisit="Revisit section 3: start the carried gradients at dh_n and dc_n, walk t from T - 1 down to "
@@ -275,6 +315,10 @@ CATALOGUE = Catalogue(
                                  "finite for any scores."),
         Example("accuracy", "accuracy", lambda rng: _scores_inputs(1.0)(rng, N=8, C=3), _accuracy, seed=82,
                 revisit="Revisit section 5: the mean over rows of (scores.argmax(axis=1) == y)."),
+        Example("truncated_bptt", "truncated_bptt", _tbptt_inputs, _tbptt, seed=83,
+                revisit="Revisit section 7: start from zero states; for start = 0, k, 2k, ... call "
+                        "chunk_loss_and_grads on ids[:, start:start + k] from the state the last chunk ended in, "
+                        "then update(params, grads), and keep each chunk's loss."),
     ],
     mistakes=[
         # embedding_backward
@@ -289,12 +333,13 @@ CATALOGUE = Catalogue(
                 "return x[np.arange(N)[:, None], source]", "return x[:, ::-1]"),
         # lstm_padded_forward
         Mutant("lstm_padded_forward", "padded steps not skipped: the state moves on over padding",
-                "At a padded step keep the row's state as it was: h_t = np.where(valid, next_h, h_t), and the same "
-                "for c_t. Then h_n and c_n are the states at each row's own last step.",
+                "At a padded step keep the row's state as it was, np.where(valid, new, old) for the hidden and for "
+                "the cell state. Then h_n and c_n are the states at each row's own last step.",
                 "h_t = np.where(valid, next_h, h_t)  # and carry the state unchanged\n"
                 "        c_t = np.where(valid, next_c, c_t)", "h_t, c_t = next_h, next_c"),
         Mutant("lstm_padded_forward", "padded steps output the state instead of zeros",
-                "A padded step outputs zeros, as pad_packed_sequence gives them: h[:, t] = np.where(valid, next_h, 0).",
+                "A padded step outputs zeros, as pad_packed_sequence gives them: h[:, t] = np.where(valid, new, 0), where new "
+                "is the step's new hidden state.",
                 "h[:, t] = np.where(valid, next_h, 0.0)", "h[:, t] = next_h"),
         Mutant("lstm_padded_forward", "h_n taken at the last padded step (h[:, -1])",
                 "h[:, -1] is a padded step for every row shorter than T. h_n is each row's state at its own last step: "
@@ -306,7 +351,7 @@ CATALOGUE = Catalogue(
                 "dh_next, dc_next = dh_n, dc_n", "dh_next, dc_next = np.zeros_like(dh_n), np.zeros_like(dc_n)"),
         Mutant("lstm_padded_backward", "the carried gradient stops at padded steps",
                 "A padded step carried the state unchanged, so the carried gradient passes it unchanged: "
-                "dh_next = np.where(valid, dprev_h, dh_next), and the same for dc_next. Otherwise dh_n of a short "
+                "dh_next = np.where(valid, dprev_h, dh_next), and the same for the cell state's. Otherwise dh_n of a short "
                 "row never reaches its real steps.",
                 "dh_next = np.where(valid, dprev_h, dh_next)  # past a padded step the gradient passes unchanged\n"
                 "        dc_next = np.where(valid, dprev_c, dc_next)", "dh_next, dc_next = dprev_h, dprev_c"),
@@ -315,7 +360,7 @@ CATALOGUE = Catalogue(
                 "give lstm_step_backward np.where(valid, dh[:, t] + dh_next, 0).",
                 "np.where(valid, dh[:, t] + dh_next, 0.0)", "dh[:, t] + dh_next"),
         Mutant("lstm_padded_backward", "dWh not summed over the steps",
-                "The same Wh is used at every step: add each step's dWh_t (dWh += dWh_t), as for dWx and db.",
+                "The same Wh is used at every step: add every step's gradient of Wh into dWh (+=), as for dWx and db.",
                 "dWh += dWh_t", "dWh = dWh_t"),
         # encoder_forward
         Mutant("encoder_forward", "the backward direction's states not reversed back",
@@ -332,7 +377,7 @@ CATALOGUE = Catalogue(
         # encoder_backward
         Mutant("encoder_backward", "the two directions' gradients not added into dx",
                 "Both directions read the same layer input, so its gradient is the sum of theirs: "
-                "dinput = dinput + dx_direction, not the last direction's alone.",
+                "add each direction's dx to it, rather than keep the last direction's alone.",
                 "dinput = dinput + dx_direction", "dinput = dx_direction"),
         Mutant("encoder_backward", "the backward direction's upstream gradient not reversed",
                 "The backward direction's outputs were reversed back before joining, so reverse its part of dh "
@@ -362,11 +407,20 @@ CATALOGUE = Catalogue(
                 "Each real step counts 1 / lengths[n] in the mean, so its gradient is dpooled[n] / lengths[n].",
                 "(dpooled / lengths[:, None])", "dpooled"),
         # softmax_cross_entropy
+        # truncated_bptt
+        Mutant("truncated_bptt", "the state reset at every chunk",
+                "Only the gradient is cut, not the forward pass: each chunk starts from the h and c the previous chunk "
+                "returned, so that the model reads the streams as one text.",
+                "targets[:, start:start + k], h, c)", "targets[:, start:start + k], np.zeros_like(h), np.zeros_like(c))"),
+        Mutant("truncated_bptt", "the last, shorter chunk left out",
+                "range(0, L, k) gives every chunk's start, the last chunk's too, even when it is shorter than k.",
+                "range(0, L, k)", "range(0, L - k + 1, k)"),
         Mutant("softmax_cross_entropy", "softmax not shifted",
                 "Subtract each row's maximum before np.exp: softmax stays the same and np.exp(1000) no longer overflows.",
                 "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores"),
         Mutant("softmax_cross_entropy", "forgot the -1 at the right class",
-                "d(-log softmax(s)[y]) / ds = softmax(s) - onehot(y): subtract 1 at the right class.",
+                "The gradient of -log softmax(scores)[y] with respect to the scores is softmax(scores) - onehot(y): "
+                "subtract 1 at the right class.",
                 "    dscores[np.arange(N), y] -= 1\n", ""),
         Mutant("softmax_cross_entropy", "gradient not divided by N",
                 "The loss is a mean over the N rows, so each row's gradient is divided by N too.",
@@ -390,6 +444,8 @@ CATALOGUE = Catalogue(
         "encoder_backward_gradcheck": [Probe("gradients", "encoder_backward against finite differences of "
                                              "encoder_forward, on new inputs", _encoder_of_inputs,
                                              forward="encoder_of", backward="encoder_backward_flat")],
+        "truncated_bptt_carries_state": [Probe("values", "truncated_bptt with no update, on new streams",
+                                               _tbptt_inputs, _tbptt_carried, function="truncated_bptt")],
         "softmax_cross_entropy_stable": [Probe("values", "softmax_cross_entropy with scores near 1000",
                                                _scores_inputs(1000.0), _softmax, function="softmax_cross_entropy")],
     },
