@@ -1,6 +1,8 @@
 """07_deep_bidirectional: worked examples and common mistakes of embeddings, padded batches, stacked and
 bidirectional LSTMs, pooling and the sequence classifier's loss, and the re-checks of its property cells."""
 
+import functools
+
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
@@ -256,6 +258,51 @@ def _tbptt_carried(ns, ids, targets, k, lr, **weights):
                                                   - ns["stream_loss"](params, ids, targets))}
 
 
+# the re-check of the names experiment: the learner's trained classifiers on the held-out names, judged here --------
+
+@functools.cache
+def _held_out_names():
+    """The notebook's held-out names (section 6: the split of seed 0) as a padded batch, and their lists."""
+    from rnnlab.data import Vocabulary, load_names
+
+    female, male = load_names("female"), load_names("male")
+    only_male = [name for name in male if name not in set(female)]
+    only_female = [name for name in female if name not in set(male)][:len(only_male)]
+    names, labels = only_female + only_male, np.array([0] * len(only_female) + [1] * len(only_male))
+    order = np.random.default_rng(0).permutation(len(names))
+    held_out = order[:len(order) // 4]
+    vocab = Vocabulary(load_names("first"))
+    lengths = np.array([len(names[i]) for i in held_out])
+    ids = np.zeros((len(held_out), lengths.max()), dtype=int)
+    for n, i in enumerate(held_out):
+        ids[n, :lengths[n]] = vocab.encode(names[i])
+    return ids, lengths, labels[held_out]
+
+
+def _names_inputs(rng):
+    ids, lengths, _ = _held_out_names()  # the labels stay here
+    return {"ids": ids.astype(np.float64), "lengths": lengths.astype(np.float64)}
+
+
+def _names_scores(ns, ids, lengths):
+    ids, lengths = _as_ints(ids), _as_ints(lengths)
+    return {f"seed_{seed}": ns["classifier_scores"](ns["runs"][(1, 2, "mean"), seed]["params"], ids, lengths, "mean")
+            for seed in (0, 1, 2)}
+
+
+def _names_judge(inputs, outputs):
+    _, _, labels = _held_out_names()
+    for seed in (0, 1, 2):
+        scores = outputs.get(f"seed_{seed}")
+        if scores is None or scores.shape != (len(labels), 2):
+            return f"your seed-{seed} bidirectional classifier's scores are missing or have the wrong shape"
+        held_out_accuracy = float(np.mean(scores.argmax(axis=1) == labels))
+        if not held_out_accuracy > 0.8:
+            return (f"your seed-{seed} bidirectional classifier gets {held_out_accuracy:.3f} of the held-out names "
+                    "right, not above 0.8")
+    return ""
+
+
 def _accuracy(ns, scores, y):
     return {"acc": np.array(ns["accuracy"](scores, _as_ints(y)))}
 
@@ -446,6 +493,9 @@ CATALOGUE = Catalogue(
                                              forward="encoder_of", backward="encoder_backward_flat")],
         "truncated_bptt_carries_state": [Probe("values", "truncated_bptt with no update, on new streams",
                                                _tbptt_inputs, _tbptt_carried, function="truncated_bptt")],
+        "names_both_directions_beat_the_bag": [Probe("outcome", "your trained bidirectional classifiers on the "
+                                                     "held-out names", _names_inputs, _names_scores,
+                                                     check=_names_judge)],
         "softmax_cross_entropy_stable": [Probe("values", "softmax_cross_entropy with scores near 1000",
                                                _scores_inputs(1000.0), _softmax, function="softmax_cross_entropy")],
     },
