@@ -233,9 +233,8 @@ def test_every_backward_pass_agrees_with_finite_differences():
     _finite_differences(padded, functions["lstm_padded_backward"],
                         dict(x=rng.normal(size=(3, 4, 2)), h0=rng.normal(size=(3, 3)), c0=rng.normal(size=(3, 3)),
                              Wx=rng.normal(size=(2, 12)), Wh=rng.normal(size=(3, 12)), b=rng.normal(size=12)))
-    names = [f"{name}_{layer}_{direction}" for layer in range(2) for direction in range(2) for name in ("Wx", "Wh", "b")]
-    shapes = {name: {"Wx": (2 if name.endswith(("_0_0", "_0_1")) else 4, 8), "Wh": (2, 8), "b": (8,)}[name[:2].rstrip("_")]
-              for name in names}
+    shapes = {f"{name}_{layer}_{direction}": shape for layer, inputs in enumerate([2, 4]) for direction in range(2)
+              for name, shape in [("Wx", (inputs, 8)), ("Wh", (2, 8)), ("b", (8,))]}  # D = 2, H = 2, 2H = 4
 
     def encoder(x, **weights):
         params = [[{k: weights[f"{k}_{layer}_{direction}"] for k in ("Wx", "Wh", "b")} for direction in range(2)]
