@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from autograder import course
-from autograder.catalogue import Catalogue, Example, Mutant  # noqa: F401 - the vocabulary it computes from
 from rnnlab.earlier import call_as_tested
 from rnnlab.testing import SAME_ATOL, SAME_RTOL, close
 
