@@ -10,7 +10,7 @@ four steps of its own around them (``Grading.preprocessors``, configurable in
   as far as it got, and the reason is kept;
 - :class:`MarkUnrunCells` gives every cell that never ran an error output, so it scores 0;
 - :class:`Recheck` takes the probe's answer back out of the notebook and judges it here,
-  outside the learner's kernel (:mod:`autograder.verify`), withholding points that fail;
+  outside the learner's kernel (:mod:`autograder.recheck`), withholding points that fail;
 - :class:`CapOutputs` shortens huge outputs (nbgrader's ``LimitOutput`` counts lines, not bytes).
 
 What the steps share for one notebook travels in ``resources["grading"]``: the catalogue and
@@ -31,7 +31,7 @@ from nbgrader.utils import has_failed, is_grade, is_solution
 from traitlets import Integer, List
 from traitlets.config import LoggingConfigurable
 
-from autograder import verify
+from autograder import recheck
 from autograder.submissions import GRADED, Outcome, Status, kernel_status
 
 NOT_RUN = "CellNotRun"
@@ -42,7 +42,7 @@ class SentProbe:
     """The probe cell added to one notebook: its source, the tasks per test cell, where its answer goes."""
 
     source: str
-    tasks: dict  # grade_id -> [verify.Task]
+    tasks: dict  # grade_id -> [recheck.Task]
     answer_path: str
     canary: np.ndarray  # returned with the answer: an answer without it is not one the probe wrote
 
@@ -54,7 +54,7 @@ def graded_test_cells(nb):
 
 
 class AddProbe(NbGraderPreprocessor):
-    """Append the cell that calls the learner's functions on inputs drawn here (see autograder.verify)."""
+    """Append the cell that calls the learner's functions on inputs drawn here (see autograder.recheck)."""
 
     def preprocess(self, nb, resources):
         grading = resources["grading"]
@@ -62,11 +62,11 @@ class AddProbe(NbGraderPreprocessor):
             return nb, resources
         workdir = resources["metadata"]["path"]
         rng = np.random.default_rng(secrets.randbits(64))
-        tasks = verify.plan(grading["catalogue"], list(graded_test_cells(nb)), grading["reference"], rng)
+        tasks = recheck.plan(grading["catalogue"], list(graded_test_cells(nb)), grading["reference"], rng)
         canary = rng.standard_normal(int(rng.integers(3, 20)))
         tasks_path, answer_path = os.path.join(workdir, ".probe-tasks.pkl"), os.path.join(workdir, ".probe-answer.npz")
-        verify.write_tasks(tasks_path, [task for cell in tasks.values() for task in cell], canary)
-        cell = nbformat.v4.new_code_cell(verify.kernel_cell(tasks_path, answer_path), metadata={"rnnlab_probe": True})
+        recheck.write_tasks(tasks_path, [task for cell in tasks.values() for task in cell], canary)
+        cell = nbformat.v4.new_code_cell(recheck.kernel_cell(tasks_path, answer_path), metadata={"rnnlab_probe": True})
         nb.cells.append(cell)
         grading["probe"] = SentProbe(cell.source, tasks, answer_path, canary)
         return nb, resources
@@ -120,15 +120,15 @@ class Recheck(NbGraderPreprocessor):
         if sent is None:
             return nb, resources
         start = time.perf_counter()
-        answer = verify.read_answer(sent.answer_path, sent.canary)
+        answer = recheck.read_answer(sent.answer_path, sent.canary)
         if answer is None and grading.get("status"):
             ran = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and cell.get("execution_count")]
             earlier = [nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:ran[-1]] if cell.cell_type == "code"] if ran else []
             again = nbformat.v4.new_notebook(cells=[*earlier, nbformat.v4.new_code_cell(sent.source)])
             RunSandboxed(config=self.config)(again, {"metadata": resources["metadata"], "grading": {}})
-            answer = verify.read_answer(sent.answer_path, sent.canary)
+            answer = recheck.read_answer(sent.answer_path, sent.canary)
         every = [task for tasks in sent.tasks.values() for task in tasks]
-        values = {task.key: verify.judge(task, *answer, grading["reference"])
+        values = {task.key: recheck.judge(task, *answer, grading["reference"])
                   for task in every if task.probe.kind == "values"} if answer else {}
         right = {}  # function -> did all its values re-checks pass
         for task in every:
@@ -138,13 +138,13 @@ class Recheck(NbGraderPreprocessor):
             if has_failed(cell) or grade_id not in sent.tasks:
                 continue
             if answer is None:
-                verify.withhold(cell, "the grader could not call your functions after the notebook ran")
+                recheck.withhold(cell, "the grader could not call your functions after the notebook ran")
                 continue
             reasons = [values[task.key] if task.key in values else
-                       verify.judge(task, *answer, grading["reference"], right.get(task.probe.forward))
+                       recheck.judge(task, *answer, grading["reference"], right.get(task.probe.forward))
                        for task in sent.tasks[grade_id]]
             if any(reasons):
-                verify.withhold(cell, next(reason for reason in reasons if reason))
+                recheck.withhold(cell, next(reason for reason in reasons if reason))
         grading["recheck_seconds"] = time.perf_counter() - start
         return nb, resources
 

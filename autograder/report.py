@@ -2,7 +2,7 @@
 
 Scores come from the gradebook; mistakes from the graded notebooks' error outputs,
 where ``rnnlab.testing`` names a recognised mistake ("This is what a known mistake
-gives: forgot the bias.") and the grader marks withheld points (autograder.verify).
+gives: forgot the bias.") and the grader marks withheld points (autograder.recheck).
 """
 
 import re
@@ -17,7 +17,7 @@ from nbgrader.utils import compute_checksum, is_solution
 from autograder import course
 from autograder.preprocessors import NOT_RUN
 from autograder.submissions import State, submitted_notebooks
-from autograder.verify import WITHHELD
+from autograder.recheck import WITHHELD
 from rnnlab import testing
 
 KNOWN_MISTAKE = re.compile(re.escape(testing.KNOWN_MISTAKE) + r"(.+?)\.\s*(?:\n|$)")

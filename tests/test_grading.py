@@ -383,7 +383,7 @@ def test_collect_reads_names_in_any_alphabet_and_non_utf8_names(tmp_path):
 
 
 def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
-    """The re-check (autograder.verify) runs in the sandboxed kernel of every assignment and takes nothing."""
+    """The re-check (autograder.recheck) runs in the sandboxed kernel of every assignment and takes nothing."""
     from autograder.course import assignments
 
     db = f"sqlite:///{tmp_path / 'gradebook.db'}"

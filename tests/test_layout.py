@@ -1,5 +1,5 @@
 """The test suite's own rule: a test module never imports another test module, so that each one reads and runs
-on its own, the way tests mirror modules (``verify.py`` <-> ``test_verify.py``). What several test modules share
+on its own, the way tests mirror modules (``recheck.py`` <-> ``test_recheck.py``). What several test modules share
 lives in conftest.py or in a helper module that is not a test, such as notebook_cells.py."""
 
 import ast

@@ -11,7 +11,7 @@ import pytest
 from conftest import SOLUTIONS
 from notebook_cells import run_cells, run_notebook
 
-from autograder import verify
+from autograder import recheck
 from autograder.examples import catalogues
 
 CASES = [(name, mistake) for name, catalogue in sorted(catalogues().items()) for mistake in catalogue.mistakes]
@@ -34,12 +34,12 @@ def test_mistake_fails_its_own_test_with_its_own_hint(name, mistake, reference_r
     results = run_cells(SOLUTIONS / catalogue.notebook, mistake)
     functions = set(catalogue.depends) | {m.function for m in catalogue.mistakes}
     failing = {cell: error for cell, error in results.items() if error}
-    own = {cell: error for cell, error in failing.items() if verify.function_of(cell, functions) == mistake.function}
+    own = {cell: error for cell, error in failing.items() if recheck.function_of(cell, functions) == mistake.function}
     assert own, f"no test cell of {mistake.function} fails"
     first = next(iter(own.values()))
     assert mistake.name in first and mistake.hint in first, f"the first failing cell says: {first}"
     allowed = {f for f in functions if mistake.function in catalogue.uses(f)}
-    wrongly = {cell for cell in failing if verify.function_of(cell, functions) not in allowed}
+    wrongly = {cell for cell in failing if recheck.function_of(cell, functions) not in allowed}
     assert not wrongly, f"cells that do not use {mistake.function} fail too: {sorted(wrongly)}"
 
 
@@ -61,24 +61,24 @@ def test_gradient_checks_blame_a_broken_forward_pass_not_the_backward(name, mist
 
 @pytest.mark.parametrize(("name", "mistake"), CASES, ids=[f"{m.function}: {m.name}" for _, m in CASES])
 def test_the_graders_recheck_takes_no_point_that_a_mistake_earns(name, mistake):
-    """autograder.verify re-checks passed cells on fresh inputs: it must agree with every cell a mutant passes,
+    """autograder.recheck re-checks passed cells on fresh inputs: it must agree with every cell a mutant passes,
     and catch the mutant in at least one of its own function's cells."""
     catalogue = catalogues()[name]
     notebook = SOLUTIONS / catalogue.notebook
     results, namespace = run_notebook(notebook, mistake)
     _, reference = run_notebook(notebook)
     rng = np.random.default_rng(0)
-    tasks = verify.plan(catalogue, list(results), reference, rng)
+    tasks = recheck.plan(catalogue, list(results), reference, rng)
     every = [task for cell in tasks.values() for task in cell]
     with np.errstate(all="ignore"):  # e.g. the overflow of an unstable sigmoid: its cell fails for that already
-        arrays, errors = verify.answer(namespace, every)
-    verdicts = {cell: [verify.judge(task, arrays, errors, reference) for task in cell_tasks]
+        arrays, errors = recheck.answer(namespace, every)
+    verdicts = {cell: [recheck.judge(task, arrays, errors, reference) for task in cell_tasks]
                 for cell, cell_tasks in tasks.items()}
     withheld = {cell: reasons for cell, reasons in verdicts.items() if results[cell] is None and any(reasons)}
     assert not withheld, f"the re-check takes points that the test cells give: {withheld}"
     functions = set(catalogue.depends) | {m.function for m in catalogue.mistakes}
     caught = [cell for cell, reasons in verdicts.items()
-              if verify.function_of(cell, functions) == mistake.function and any(reasons)]
+              if recheck.function_of(cell, functions) == mistake.function and any(reasons)]
     assert caught, f"no re-check of {mistake.function} notices the mistake"
 
 
@@ -87,11 +87,11 @@ def test_every_test_cell_is_rechecked_and_the_reference_passes(name, reference_r
     catalogue = catalogues()[name]
     results, namespace = run_notebook(SOLUTIONS / catalogue.notebook)
     rng = np.random.default_rng(1)
-    tasks = verify.plan(catalogue, list(results), namespace, rng)
+    tasks = recheck.plan(catalogue, list(results), namespace, rng)
     assert all(tasks.values()), f"test cells without a re-check: {[cell for cell, t in tasks.items() if not t]}"
     every = [task for cell in tasks.values() for task in cell]
-    arrays, errors = verify.answer(namespace, every)
-    assert [verify.judge(task, arrays, errors, namespace) for task in every] == [""] * len(every)
+    arrays, errors = recheck.answer(namespace, every)
+    assert [recheck.judge(task, arrays, errors, namespace) for task in every] == [""] * len(every)
 
 
 @pytest.mark.parametrize("name", sorted(catalogues()))
@@ -104,8 +104,8 @@ def test_the_rechecks_reach_a_kernel_that_cannot_import_the_grader(name, tmp_pat
     results, namespace = run_notebook(SOLUTIONS / catalogue.notebook)
     rng = np.random.default_rng(2)
     cells = [*results, *(cell for cell in catalogue.probes if cell not in results)]  # with 05's experiment checks
-    every = [task for cell in verify.plan(catalogue, cells, namespace, rng).values() for task in cell]
-    verify.write_tasks(tmp_path / "tasks.pkl", every, np.arange(3.0))
+    every = [task for cell in recheck.plan(catalogue, cells, namespace, rng).values() for task in cell]
+    recheck.write_tasks(tmp_path / "tasks.pkl", every, np.arange(3.0))
     loaded = subprocess.run([sys.executable, "-c", (
         "import pickle, sys\n"
         "sys.modules['autograder'] = None  # as in the sandbox: not importable\n"

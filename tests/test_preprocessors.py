@@ -4,7 +4,7 @@ import nbformat
 from nbgrader.converters import Autograde
 from traitlets.config import Config
 
-from autograder import preprocessors, verify
+from autograder import preprocessors, recheck
 from autograder.preprocessors import NOT_RUN, CapOutputs, Grading, MarkUnrunCells, Recheck, graded_test_cells
 from autograder.submissions import GRADED, Outcome, Status
 
@@ -64,7 +64,7 @@ def test_a_cell_nbgrader_scores_zero_keeps_its_output_unjudged():
     failed = _test_cell("f_values", [nbformat.v4.new_output("stream", name="stderr", text="warning")])
     passed = _test_cell("f_shapes")
     nb = nbformat.v4.new_notebook(cells=[failed, passed])
-    tasks = {grade_id: [verify.Task(f"t{n}", verify.Probe("values", "f on new inputs", None, function="f"), {})]
+    tasks = {grade_id: [recheck.Task(f"t{n}", recheck.Probe("values", "f on new inputs", None, function="f"), {})]
              for n, grade_id in enumerate(("f_values", "f_shapes"))}
     sent = preprocessors.SentProbe("", tasks, "/nonexistent.npz", None)
     Recheck()(nb, {"metadata": {"path": "/"}, "grading": {"probe": sent, "status": GRADED}})

@@ -47,7 +47,7 @@ class Catalogue:
     depends: dict  # function -> functions whose mistakes also break it
     examples: list
     mistakes: list = field(default_factory=list)  # of Mutant: the common mistakes in this notebook's functions
-    probes: dict = field(default_factory=dict)  # test cell grade_id -> its own re-checks (autograder.verify)
+    probes: dict = field(default_factory=dict)  # test cell grade_id -> its own re-checks (autograder.recheck)
     # earlier assignments whose notebooks this one reads (rnnlab.earlier): the grader gives the kernel the same
     # learner's submissions of them, in folders next to this one
     earlier: tuple = ()

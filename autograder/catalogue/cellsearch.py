@@ -3,7 +3,7 @@
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 
 NOTEBOOK = "06_cell_search/06_cell_search.ipynb"
 

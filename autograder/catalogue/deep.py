@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 
 NOTEBOOK = "07_deep_bidirectional/07_deep_bidirectional.ipynb"
 
@@ -476,7 +476,7 @@ CATALOGUE = Catalogue(
                 "The loss is the mean over the rows (torch.nn.CrossEntropyLoss's default): divide the sum by N.",
                 "].mean()", "].sum()"),
     ],
-    # re-checks of the property and gradient cells, on fresh inputs (autograder.verify)
+    # re-checks of the property and gradient cells, on fresh inputs (autograder.recheck)
     probes={
         "embedding_backward_gradcheck": [Probe("gradients", "embedding_backward against finite differences of "
                                                "embedding_forward, on a new table", _table_inputs,

@@ -3,7 +3,7 @@
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 
 NOTEBOOK = "04_gru/04_gru.ipynb"
 
@@ -266,7 +266,7 @@ CATALOGUE = Catalogue(
                 "The GRU has 3 blocks (r, z, n), the LSTM 4 (i, f, g, o).",
                 '"lstm": 4, "gru": 3', '"lstm": 3, "gru": 4'),
     ],
-    # property cells: the same pinned gate as the cell, fresh numbers (autograder.verify)
+    # property cells: the same pinned gate as the cell, fresh numbers (autograder.recheck)
     probes={
         "gru_hidden_state_update_gate": [
             Probe("values", "gru_hidden_state with z = 1", _update_pinned(1.0), _hidden_state_positional),

@@ -3,7 +3,7 @@
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 
 # D != H everywhere, so that a mistake mixing up x and prev_h (or their weights) fails loudly
 N, T, D, H = 2, 3, 3, 4
@@ -261,7 +261,7 @@ CATALOGUE = Catalogue(
                 "counts negative indices from the end. Take np.zeros((N, H)) as the previous cell when t = 0.",
                 "cs[t - 1] if t > 0 else np.zeros((N, H))", "cs[t - 1]"),
     ],
-    # property cells: the same pinned gates or large inputs as the cell, fresh numbers (autograder.verify)
+    # property cells: the same pinned gates or large inputs as the cell, fresh numbers (autograder.recheck)
     probes={
         "sigmoid_large_inputs": [Probe("values", "sigmoid on inputs between 50 and 1000 in size", _large_inputs,
                                        lambda ns, x: {"out": ns["sigmoid"](x)})],

@@ -4,7 +4,7 @@ examples file); the catalogue lists their common mistakes and how the grader re-
 import numpy as np
 
 from autograder.catalogue import Catalogue, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 from rnnlab import data
 
 

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 from rnnlab.testing import least_squares
 
 NOTEBOOK = "05_training/05_training.ipynb"

@@ -3,7 +3,7 @@
 import numpy as np
 
 from autograder.catalogue import Catalogue, Example, Mutant
-from autograder.verify import Probe
+from autograder.recheck import Probe
 
 NOTEBOOK = "02_vanishing_gradients/02_vanishing_gradients.ipynb"
 
@@ -215,7 +215,7 @@ CATALOGUE = Catalogue(
                 "to be a positive number of steps.",
                 "-1 / np.log(", "1 / np.log("),
     ],
-    # property cells: the same kind of inputs as the cell, fresh numbers (autograder.verify)
+    # property cells: the same kind of inputs as the cell, fresh numbers (autograder.recheck)
     probes={
         "gradient_norms_through_time_linear": [
             Probe("values", "gradient_norms_through_time with h = 0 and Wh = c I", _flat_states(False), _norms),

@@ -1,4 +1,4 @@
-"""autograder.verify: every test cell that passed is checked again on fresh inputs, judged outside the kernel.
+"""autograder.recheck: every test cell that passed is checked again on fresh inputs, judged outside the kernel.
 
 The reference is a solution notebook's own functions (autograder.examples.solution_namespace); a learner
 is a notebook's functions with one of them rewritten here, as a learner's cell would define it. Where the
@@ -21,7 +21,7 @@ import pytest
 from conftest import SOLUTIONS, nbgrader_meta, read_notebook, source
 from nbgrader.utils import determine_grade
 
-from autograder import verify
+from autograder import recheck
 from autograder.catalogue import Catalogue
 from autograder.examples import catalogues, solution_namespace
 
@@ -45,9 +45,9 @@ def _learner(reference, code):
 
 def _verdicts(catalogue, namespace, reference, cells, seed=0):
     """{grade_id: [reason per probe]} for the learner's functions in ``namespace``, answered in this process."""
-    tasks = verify.plan(catalogue, list(cells), reference, np.random.default_rng(seed))
-    arrays, errors = verify.answer(namespace, [task for cell in tasks.values() for task in cell])
-    return {cell: [verify.judge(task, arrays, errors, reference) for task in cell_tasks]
+    tasks = recheck.plan(catalogue, list(cells), reference, np.random.default_rng(seed))
+    arrays, errors = recheck.answer(namespace, [task for cell in tasks.values() for task in cell])
+    return {cell: [recheck.judge(task, arrays, errors, reference) for task in cell_tasks]
             for cell, cell_tasks in tasks.items()}
 
 
@@ -66,16 +66,16 @@ def _cell_passes(namespace, code):
 
 def test_a_cell_belongs_to_the_longest_function_name_it_starts_with():
     functions = {example.function for example in catalogues()["gru"].examples}
-    assert verify.function_of("gru_step_forward_reset_after_example", functions) == "gru_step_forward_reset_after"
-    assert verify.function_of("gru_step_forward_shapes", functions) == "gru_step_forward"
-    assert verify.function_of("mean_baseline_mse_example", functions) is None
+    assert recheck.function_of("gru_step_forward_reset_after_example", functions) == "gru_step_forward_reset_after"
+    assert recheck.function_of("gru_step_forward_shapes", functions) == "gru_step_forward"
+    assert recheck.function_of("mean_baseline_mse_example", functions) is None
 
 
 def test_each_test_cell_gets_the_probe_its_name_asks_for(rnn):
     catalogue, reference, cells = rnn
     assert len(cells) >= 8
     for grade_id, code in cells.items():
-        probes = verify.probes_for(catalogue, grade_id)
+        probes = recheck.probes_for(catalogue, grade_id)
         kind = ("gradients" if grade_id.endswith("_gradcheck") else
                 "shapes" if grade_id.endswith(("_shape", "_shapes")) else "values")
         assert [probe.kind for probe in probes] == [kind], grade_id
@@ -90,20 +90,20 @@ def test_a_cell_checks_the_example_named_like_it_else_the_one_named_like_its_fun
     catalogue = catalogues()["vanishing"]
     example = {e.name: e for e in catalogue.examples}
     # gradient_norms_through_time also has three demo examples: its test cell checks only its own
-    [probe] = verify.probes_for(catalogue, "gradient_norms_through_time_example")
+    [probe] = recheck.probes_for(catalogue, "gradient_norms_through_time_example")
     assert probe.inputs is example["gradient_norms_through_time"].inputs
-    [probe] = verify.probes_for(catalogue, "clip_gradients_below_max_norm")
+    [probe] = recheck.probes_for(catalogue, "clip_gradients_below_max_norm")
     assert probe.inputs is example["clip_gradients_below_max_norm"].inputs
-    [probe] = verify.probes_for(catalogue, "clip_gradients_example")
+    [probe] = recheck.probes_for(catalogue, "clip_gradients_example")
     assert probe.inputs is example["clip_gradients"].inputs
 
 
 def test_the_catalogues_own_probes_replace_the_default_and_an_unknown_cell_has_none(rnn):
     setup = catalogues()["setup"]
-    assert verify.probes_for(setup, "mean_baseline_mse_adding") == setup.probes["mean_baseline_mse_adding"]
-    assert verify.probes_for(setup, "mean_baseline_mse_adding")[0].atol == 0.01  # as loose as its cell, no looser
+    assert recheck.probes_for(setup, "mean_baseline_mse_adding") == setup.probes["mean_baseline_mse_adding"]
+    assert recheck.probes_for(setup, "mean_baseline_mse_adding")[0].atol == 0.01  # as loose as its cell, no looser
     catalogue, _, _ = rnn
-    assert verify.probes_for(catalogue, "my_own_test_of_rnn") == []
+    assert recheck.probes_for(catalogue, "my_own_test_of_rnn") == []
 
 
 # fresh inputs ---------------------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ def test_the_catalogues_own_probes_replace_the_default_and_an_unknown_cell_has_n
 
 def test_every_plan_draws_new_inputs_unlike_the_published_worked_examples(rnn):
     catalogue, reference, cells = rnn
-    first, second = (verify.plan(catalogue, list(cells), reference) for _ in range(2))  # drawn as the grader draws
+    first, second = (recheck.plan(catalogue, list(cells), reference) for _ in range(2))  # drawn as the grader draws
     tasks = [task for cell in first.values() for task in cell]
     assert len({task.key for task in tasks}) == len(tasks)
     published = {example.name: example.inputs(np.random.default_rng(example.seed)) for example in catalogue.examples}
@@ -126,7 +126,7 @@ def test_every_plan_draws_new_inputs_unlike_the_published_worked_examples(rnn):
 def test_gradient_tasks_get_an_upstream_gradient_per_forward_output():
     catalogue = catalogues()["lstm"]
     reference = solution_namespace(SOLUTIONS / "03_lstm" / "03_lstm.ipynb")
-    [task] = verify.plan(catalogue, ["lstm_step_backward_gradcheck"], reference)["lstm_step_backward_gradcheck"]
+    [task] = recheck.plan(catalogue, ["lstm_step_backward_gradcheck"], reference)["lstm_step_backward_gradcheck"]
     next_h, next_c, _ = reference["lstm_step_forward"](**task.inputs)
     assert [dout.shape for dout in task.douts] == [next_h.shape, next_c.shape]
 
@@ -159,10 +159,10 @@ def test_a_function_right_only_on_the_published_worked_example_loses_its_points(
 @pytest.mark.parametrize(("factor", "right"), [(1 + 1e-9, True), (1 + 1e-4, False), (-1, False)])
 def test_values_must_agree_within_the_probes_tolerance(rnn, factor, right):
     catalogue, reference, _ = rnn
-    [task] = verify.plan(catalogue, ["rnn_forward_example"], reference)["rnn_forward_example"]
-    arrays, errors = verify.answer(reference, [task])
+    [task] = recheck.plan(catalogue, ["rnn_forward_example"], reference)["rnn_forward_example"]
+    arrays, errors = recheck.answer(reference, [task])
     arrays = {name: value * factor for name, value in arrays.items()}
-    assert (verify.judge(task, arrays, errors, reference) == "") is right
+    assert (recheck.judge(task, arrays, errors, reference) == "") is right
 
 
 def test_a_shapes_cell_asks_for_shapes_only_and_a_missing_output_is_wrong(rnn):
@@ -177,8 +177,8 @@ def test_a_shapes_cell_asks_for_shapes_only_and_a_missing_output_is_wrong(rnn):
         "rnn_step_forward_example": ["rnn_step_forward on new inputs: next_h is not the right answer"]}
     assert _verdicts(catalogue, transposed, reference, ["rnn_step_forward_shapes"]) == {
         "rnn_step_forward_shapes": ["rnn_step_forward on new inputs: next_h is missing or has the wrong shape"]}
-    [task] = verify.plan(catalogue, ["rnn_step_forward_shapes"], reference)["rnn_step_forward_shapes"]
-    assert verify.judge(task, {}, {}, reference) == ("rnn_step_forward on new inputs: "
+    [task] = recheck.plan(catalogue, ["rnn_step_forward_shapes"], reference)["rnn_step_forward_shapes"]
+    assert recheck.judge(task, {}, {}, reference) == ("rnn_step_forward on new inputs: "
                                                      "next_h is missing or has the wrong shape")
 
 
@@ -198,11 +198,11 @@ def test_a_function_that_changes_its_inputs_does_not_change_what_it_is_judged_ag
                                   "    out = x @ W + b\n"
                                   "    x[...], W[...], b[...] = 0, 0, 0\n"
                                   "    return out, (x, W)\n")
-    [task] = verify.plan(catalogue, ["affine_forward_example"], reference)["affine_forward_example"]
+    [task] = recheck.plan(catalogue, ["affine_forward_example"], reference)["affine_forward_example"]
     drawn = {name: value.copy() for name, value in task.inputs.items()}
-    arrays, errors = verify.answer(learner, [task])
+    arrays, errors = recheck.answer(learner, [task])
     assert all(np.array_equal(task.inputs[name], value) for name, value in drawn.items())
-    assert verify.judge(task, arrays, errors, reference) == ""
+    assert recheck.judge(task, arrays, errors, reference) == ""
 
 
 # gradients: against finite differences of the learner's own forward pass ---------------------------------
@@ -259,16 +259,16 @@ def _forged(arrays, task):
 def test_gradients_and_differences_the_kernel_forges_together_do_not_pass(rnn):
     """A right forward pass is differenced here, from the reference: numbers from the kernel cannot stand in."""
     catalogue, reference, cells = rnn
-    tasks = verify.plan(catalogue, ["rnn_step_backward_gradcheck"], reference, np.random.default_rng(3))
+    tasks = recheck.plan(catalogue, ["rnn_step_backward_gradcheck"], reference, np.random.default_rng(3))
     [task] = tasks["rnn_step_backward_gradcheck"]
-    honest, errors = verify.answer(reference, [task])
-    assert verify.judge(task, honest, errors, reference) == ""
-    assert "does not agree with finite differences" in verify.judge(task, _forged(honest, task), errors, reference)
+    honest, errors = recheck.answer(reference, [task])
+    assert recheck.judge(task, honest, errors, reference) == ""
+    assert "does not agree with finite differences" in recheck.judge(task, _forged(honest, task), errors, reference)
     # claiming a wrong forward pass here (so that the kernel's differences count), while the forward pass's own
     # re-check found it right, is caught too
     lying = {**_forged(honest, task), f"{task.key}/out0": honest[f"{task.key}/out0"] + 1.0}
-    assert verify.judge(task, lying, errors, reference, forward_right=None) == ""  # alone, it cannot be told
-    assert "gave other outputs here" in verify.judge(task, lying, errors, reference, forward_right=True)
+    assert recheck.judge(task, lying, errors, reference, forward_right=None) == ""  # alone, it cannot be told
+    assert "gave other outputs here" in recheck.judge(task, lying, errors, reference, forward_right=True)
 
 
 @pytest.mark.parametrize("dropped", ["plus", "minus"])
@@ -276,13 +276,13 @@ def test_a_kernel_answer_without_its_shifted_outputs_fails_the_recheck_without_a
     """A broken or hostile kernel can leave out the forward pass at x + h or x - h: the re-check says so."""
     catalogue, reference, cells = rnn
     learner = _learner(reference, STEP_WITHOUT_BIAS)  # a wrong forward pass: its differences come from the kernel
-    tasks = verify.plan(catalogue, ["rnn_step_backward_gradcheck"], reference, np.random.default_rng(4))
+    tasks = recheck.plan(catalogue, ["rnn_step_backward_gradcheck"], reference, np.random.default_rng(4))
     [task] = tasks["rnn_step_backward_gradcheck"]
-    arrays, errors = verify.answer(learner, [task])
-    assert verify.judge(task, arrays, errors, reference) == ""
+    arrays, errors = recheck.answer(learner, [task])
+    assert recheck.judge(task, arrays, errors, reference) == ""
     name = next(iter(task.inputs))
     partial = {key: value for key, value in arrays.items() if key != f"{task.key}/{name}/{dropped}0"}
-    assert verify.judge(task, partial, errors, reference) == (
+    assert recheck.judge(task, partial, errors, reference) == (
         "rnn_step_backward against finite differences of rnn_step_forward, on new inputs: "
         "the forward pass did not give outputs of a fixed shape")
 
@@ -293,7 +293,7 @@ def _doubled(inputs, outputs):
     return "" if np.allclose(outputs["y"], 2 * inputs["x"]) else "not doubled"
 
 
-DOUBLES = verify.Probe("outcome", "your doubler on new numbers", lambda rng: {"x": rng.normal(size=5)},
+DOUBLES = recheck.Probe("outcome", "your doubler on new numbers", lambda rng: {"x": rng.normal(size=5)},
                        lambda ns, x: {"y": ns["double"](x)}, check=_doubled)
 OUTCOMES = Catalogue(notebook="", depends={}, examples=[], probes={"doubles": [DOUBLES]})
 
@@ -305,17 +305,17 @@ OUTCOMES = Catalogue(notebook="", depends={}, examples=[], probes={"doubles": [D
     ("def double(x):\n    x[...] = 0\n    return 2 * x\n", "not doubled"),
 ])
 def test_an_outcome_is_judged_here_without_a_reference(code, reason):
-    [task] = verify.plan(OUTCOMES, ["doubles"], reference=None)["doubles"]
+    [task] = recheck.plan(OUTCOMES, ["doubles"], reference=None)["doubles"]
     namespace = {}
     exec(code, namespace)
-    assert verify.judge(task, *verify.answer(namespace, [task]), reference=None) == reason
+    assert recheck.judge(task, *recheck.answer(namespace, [task]), reference=None) == reason
 
 
 def test_the_kernel_gets_neither_input_makers_nor_outcome_checks(rnn, tmp_path):
     catalogue, reference, cells = rnn
-    tasks = verify.plan(catalogue, list(cells), reference)
-    every = [task for cell in tasks.values() for task in cell] + verify.plan(OUTCOMES, ["doubles"], None)["doubles"]
-    verify.write_tasks(tmp_path / "tasks.pkl", every, np.arange(3.0))
+    tasks = recheck.plan(catalogue, list(cells), reference)
+    every = [task for cell in tasks.values() for task in cell] + recheck.plan(OUTCOMES, ["doubles"], None)["doubles"]
+    recheck.write_tasks(tmp_path / "tasks.pkl", every, np.arange(3.0))
     with open(tmp_path / "tasks.pkl", "rb") as handle:
         answer, shipped, canary = pickle.load(handle)
     assert callable(answer) and np.array_equal(canary, np.arange(3.0))
@@ -358,13 +358,13 @@ def _solution_cells(replace=None):
 def _in_kernel(tmp_path, code, tasks, canary):
     """Run ``code`` and then the grader's probe cell in a new process; return what the grader reads back."""
     every = [task for cell in tasks.values() for task in cell]
-    verify.write_tasks(tmp_path / "tasks.pkl", every, canary)
+    recheck.write_tasks(tmp_path / "tasks.pkl", every, canary)
     (tmp_path / "learner.py").write_text(code)
-    (tmp_path / "probe.py").write_text(verify.kernel_cell(str(tmp_path / "tasks.pkl"), str(tmp_path / "answer.npz")))
+    (tmp_path / "probe.py").write_text(recheck.kernel_cell(str(tmp_path / "tasks.pkl"), str(tmp_path / "answer.npz")))
     run = subprocess.run([sys.executable, "-c", KERNEL, "learner.py", "probe.py"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    return verify.read_answer(tmp_path / "answer.npz", canary)
+    return recheck.read_answer(tmp_path / "answer.npz", canary)
 
 
 @pytest.mark.parametrize("learner", ["honest", "cheat"])
@@ -373,12 +373,12 @@ def test_what_the_kernel_sends_back_is_judged_here(rnn, tmp_path, learner):
     code = _solution_cells()
     if learner == "cheat":  # affine_forward without its bias, and every check disabled in the kernel
         code = _solution_cells({"affine_forward": "def affine_forward(x, W, b):\n    return x @ W, (x, W)\n"}) + CHEATS
-    tasks = verify.plan(catalogue, list(cells), reference, np.random.default_rng(3))
+    tasks = recheck.plan(catalogue, list(cells), reference, np.random.default_rng(3))
     canary = np.random.default_rng(4).standard_normal(7)
     answer = _in_kernel(tmp_path, code, tasks, canary)
     assert answer is not None
     wrong = {cell: reasons for cell, cell_tasks in tasks.items()
-             if any(reasons := [verify.judge(task, *answer, reference) for task in cell_tasks])}
+             if any(reasons := [recheck.judge(task, *answer, reference) for task in cell_tasks])}
     assert wrong == ({} if learner == "honest" else
                      {"affine_forward_example": ["affine_forward on new inputs: out is not the right answer"]})
 
@@ -387,16 +387,16 @@ def test_an_answer_the_grader_did_not_ask_for_is_no_answer(tmp_path):
     canary = np.array([0.25, -1.5, 3.0])
     errors = np.array(json.dumps({"t1": "ValueError: no"}))
     answer = tmp_path / "answer.npz"
-    assert verify.read_answer(answer, canary) is None  # the notebook stopped before the probe cell
+    assert recheck.read_answer(answer, canary) is None  # the notebook stopped before the probe cell
     np.savez(answer, **{"t0/out": np.ones(2)}, canary=canary, errors=errors)
-    arrays, errs = verify.read_answer(answer, canary)
+    arrays, errs = recheck.read_answer(answer, canary)
     assert set(arrays) == {"t0/out"} and errs == {"t1": "ValueError: no"}
     # written by someone who did not read this run's tasks: an earlier run, or the learner's own code
     for forged in ({"canary": canary + 1}, {"canary": canary[:2]}, {}):
         np.savez(answer, **{"t0/out": np.ones(2)}, errors=errors, **forged)
-        assert verify.read_answer(answer, canary) is None, forged
+        assert recheck.read_answer(answer, canary) is None, forged
     np.savez(answer, **{"t0/out": np.ones(2)}, canary=canary)  # no errors entry
-    assert verify.read_answer(answer, canary) is None
+    assert recheck.read_answer(answer, canary) is None
 
 
 class _Payload:
@@ -414,7 +414,7 @@ def test_an_answer_is_read_without_unpickling_anything(tmp_path):
     answer, ran = tmp_path / "answer.npz", tmp_path / "ran-in-the-grader"
     np.savez(answer, **{"t0/out": np.array([_Payload(str(ran))], dtype=object)}, canary=canary,
              errors=np.array("{}"))
-    assert verify.read_answer(answer, canary) is None
+    assert recheck.read_answer(answer, canary) is None
     assert not ran.exists()
 
 
@@ -427,8 +427,8 @@ def test_a_withheld_cell_scores_nothing_in_nbgrader_and_says_why():
         "schema_version": 3}})
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x looks right\n")]
     assert determine_grade(cell) == (2, 2)
-    verify.withhold(cell, "x on new inputs: out is not the right answer")
+    recheck.withhold(cell, "x on new inputs: out is not the right answer")
     assert determine_grade(cell) == (0, 2)
     assert cell.outputs[0].text == "x looks right\n"  # what the learner's cell printed stays
     error = cell.outputs[-1]
-    assert error.ename == verify.WITHHELD and "x on new inputs: out is not the right answer" in error.evalue
+    assert error.ename == recheck.WITHHELD and "x on new inputs: out is not the right answer" in error.evalue
