@@ -11,9 +11,7 @@ The NumPy functions are the reference solutions, loaded from the solution notebo
 """
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +21,10 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from autograder.examples import solution_namespace  # noqa: E402
+from timing import median_time  # noqa: E402
 
 # 07's classifier (names: N = 64, T about 10, D = 8, H = 16) and a larger batch of longer sequences
 SIZES = [dict(N=64, T=10, D=8, H=16, layers=2), dict(N=32, T=50, D=32, H=64, layers=2)]
-
-
-def median_time(run, repeat):
-    run()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def batch(N, T, D, H, layers):

@@ -8,9 +8,7 @@ PyTorch's GRU is the reset-after variant; the course's is reset-before: the same
 """
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +17,9 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from autograder.examples import solution_namespace  # noqa: E402
+from timing import median_time  # noqa: E402
 
 SIZES = [dict(N=32, T=50, D=64, H=128), dict(N=1, T=25, D=65, H=100)]
-
-
-def median_time(run, repeat):
-    run()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def numpy_run(ns, kind, N, T, D, H):

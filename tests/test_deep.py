@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import SOLUTIONS
+from torch_oracle import to_numpy as _np
+from torch_oracle import torch_leaf as _t
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from autograder.examples import solution_namespace
@@ -27,12 +29,6 @@ def ns():
     return solution_namespace(SOLUTIONS / "07_deep_bidirectional" / "07_deep_bidirectional.ipynb")
 
 
-def _t(array):
-    return torch.tensor(array, dtype=torch.float64, requires_grad=True)
-
-
-def _np(tensor):
-    return tensor.detach().numpy()
 
 
 def _check(name, ours, theirs):

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import SOLUTIONS
+from torch_oracle import to_numpy as _np
+from torch_oracle import torch_leaf as _t
 
 from autograder.examples import solution_namespace
 from rnnlab.gradcheck import check_gradients
@@ -24,12 +26,6 @@ def notebook(name):
     return solution_namespace(SOLUTIONS / name / f"{name}.ipynb")
 
 
-def _t(array):
-    return torch.tensor(array, dtype=torch.float64, requires_grad=True)
-
-
-def _np(tensor):
-    return tensor.detach().numpy()
 
 
 def _torch_module(kind, D, H, seed):

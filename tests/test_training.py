@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import SOLUTIONS
+from torch_oracle import to_numpy as _np
+from torch_oracle import torch_leaf as _t
 
 from autograder.examples import solution_namespace
 
@@ -19,12 +21,6 @@ def ns():
     return solution_namespace(SOLUTIONS / "05_training" / "05_training.ipynb")
 
 
-def _t(array):
-    return torch.tensor(array, dtype=torch.float64, requires_grad=True)
-
-
-def _np(tensor):
-    return tensor.detach().numpy()
 
 
 @pytest.mark.parametrize(("N", "T", "H", "V"), [(3, 5, 4, 6), (1, 1, 2, 3), (4, 2, 7, 1)])
