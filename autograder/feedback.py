@@ -431,7 +431,7 @@ def generate(assignments, root, progress=None, changed_only=False):
             # judged by what was written: a page per graded notebook of each learner whose pages were stale
             missing = [(student, notebook) for student, notebook in expected
                        if not (pages / student / assignment / f"{notebook}.html").exists()]
-            written = {student for student in stale} - {student for student, _ in missing}
+            written = set(stale) - {student for student, _ in missing}
             for student in written:
                 state.fed_back(student, assignment, fingerprints[student])
             if run.returncode or missing:

@@ -444,16 +444,21 @@ def demo(*uses):
         print(_demo_failure(error, uses))
 
 
-def _demo_failure(error, uses):
-    """One line on why a demo stopped: the learner's function that raised, or the one it uses."""
-    frames = []
+def _notebook_functions(error):
+    """The names of the notebook's own functions (cells run in __main__) that ``error`` passed through, outermost first."""
+    names = []
     traceback = error.__traceback__
     while traceback is not None:
-        frames.append(traceback.tb_frame)
+        frame = traceback.tb_frame
+        if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name in frame.f_globals:
+            names.append(frame.f_code.co_name)
         traceback = traceback.tb_next
-    # frames of the notebook's own functions (cells run in __main__), outermost first
-    notebook = [frame.f_code.co_name for frame in frames
-                if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name in frame.f_globals]
+    return names
+
+
+def _demo_failure(error, uses):
+    """One line on why a demo stopped: the learner's function that raised, or the one it uses."""
+    notebook = _notebook_functions(error)
     entered = next((i for i, name in enumerate(notebook) if name in uses), None)
     if isinstance(error, NotImplementedError) and notebook:
         raised_in = notebook[-1]  # the stub itself, perhaps called by the function the cell uses
@@ -476,13 +481,7 @@ def not_written_message(error):
     One line for a learner's ``raise NotImplementedError()`` that was reached: which of the notebook's functions is
     not written yet (the innermost one that raised), and what to do.
     """
-    names = []
-    traceback = error.__traceback__
-    while traceback is not None:
-        frame = traceback.tb_frame
-        if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name in frame.f_globals:
-            names.append(frame.f_code.co_name)
-        traceback = traceback.tb_next
+    names = _notebook_functions(error)
     if not names:
         return "This cell needs code that is not written yet: replace raise NotImplementedError() with your code."
     return (f"{names[-1]} is not written yet: replace the two lines '# YOUR CODE HERE' and "
