@@ -330,3 +330,273 @@ def train_val_split(x, y, val_fraction=0.2):
         raise ValueError(f"cannot split {len(x)} windows with val_fraction={val_fraction}")
     return x[:split], y[:split], x[split:], y[split:]
 
+
+
+# Dates, human-readable to ISO ---------------------------------------------------
+#
+# Data for notebook 08: translate "Saturday, February 1, 2003" or "1.2.03" into "2003-02-01".
+# Most formats are the date formats of the Unicode CLDR, as the ``babel`` package knows them
+# for English, French and German; two are written by hand. Days run from 1950-01-01 to
+# 2049-12-31, so a two-digit year is never ambiguous: 50..99 is 19yy and 00..49 is 20yy.
+
+DATE_FIRST, DATE_LAST = "1950-01-01", "2049-12-31"
+
+# name: (locale, CLDR pattern or None for a hand-written format, how it is written)
+_DATE_SPECS = {
+    "en_full": ("en", "EEEE, MMMM d, y", 'babel, locale "en", format="full"'),
+    "en_long": ("en", "MMMM d, y", 'babel, locale "en", format="long"'),
+    "en_medium": ("en", "MMM d, y", 'babel, locale "en", format="medium"'),
+    "en_short": ("en", "M/d/yy", 'babel, locale "en", format="short" (month first)'),
+    "en_abbreviated": ("en", "EEE d MMM yy", 'babel, locale "en", pattern "EEE d MMM yy"'),
+    "en_lower": ("en", None, "by hand: day, lower-case English month, year"),
+    "en_ordinal": ("en", None, "by hand: lower-case English month, ordinal day, year"),
+    "fr_full": ("fr", "EEEE d MMMM y", 'babel, locale "fr", format="full"'),
+    "fr_long": ("fr", "d MMMM y", 'babel, locale "fr", format="long"'),
+    "fr_medium": ("fr", "d MMM y", 'babel, locale "fr", format="medium"'),
+    "fr_short": ("fr", "dd/MM/y", 'babel, locale "fr", format="short" (day first)'),
+    "de_full": ("de", "EEEE, d. MMMM y", 'babel, locale "de", format="full"'),
+    "de_long": ("de", "d. MMMM y", 'babel, locale "de", format="long"'),
+    "de_medium": ("de", "dd.MM.y", 'babel, locale "de", format="medium"'),
+    "de_short": ("de", "dd.MM.yy", 'babel, locale "de", format="short"'),
+    "de_compact": ("de", "d.M.yy", 'babel, locale "de", pattern "d.M.yy" (no leading zeros)'),
+}
+
+# Share of the calendar days kept for the test split, and the fixed seed that picks them.
+_DATE_TEST_FRACTION = 0.1
+_DATE_SPLIT_SEED = 2003
+
+
+def _as_date(date):
+    """A datetime.date from a datetime.date, an ISO string or a numpy datetime64, checked to be in range."""
+    import datetime
+
+    given = date
+    if isinstance(date, datetime.datetime):
+        date = date.date()
+    elif not isinstance(date, datetime.date):
+        date = np.datetime64(date, "D").astype(object)  # a datetime.date for years 1 to 9999
+    if not isinstance(date, datetime.date) or not DATE_FIRST <= date.isoformat() <= DATE_LAST:
+        raise ValueError(f"dates must lie between {DATE_FIRST} and {DATE_LAST} "
+                         f"(two-digit years would be ambiguous otherwise), got {given}")
+    return date
+
+
+_name_tables = {}
+
+
+def _names(locale):
+    """Month and weekday names of a locale from babel's CLDR data: {"MMMM": {1: "January", ...}, ...}."""
+    if locale not in _name_tables:
+        from babel import Locale
+
+        data = Locale.parse(locale)
+        _name_tables[locale] = {
+            "MMMM": dict(data.months["format"]["wide"]),
+            "MMM": dict(data.months["format"]["abbreviated"]),
+            "EEEE": dict(data.days["format"]["wide"]),  # 0 is Monday, as in date.weekday()
+            "EEE": dict(data.days["format"]["abbreviated"]),
+        }
+    return _name_tables[locale]
+
+
+def _ordinal(day):
+    """1 -> "1st", 2 -> "2nd", 3 -> "3rd", 11 -> "11th", 22 -> "22nd", ..."""
+    if day in (11, 12, 13):
+        return f"{day}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+# How babel writes each CLDR field the formats use, from a datetime.date and the locale's names.
+_DATE_FIELDS = {
+    "d": lambda date, names: str(date.day),  # day without a leading zero
+    "dd": lambda date, names: f"{date.day:02d}",  # day with a leading zero
+    "M": lambda date, names: str(date.month),
+    "MM": lambda date, names: f"{date.month:02d}",
+    "MMM": lambda date, names: names["MMM"][date.month],  # abbreviated month name
+    "MMMM": lambda date, names: names["MMMM"][date.month],  # month name
+    "EEE": lambda date, names: names["EEE"][date.weekday()],  # abbreviated weekday name
+    "EEEE": lambda date, names: names["EEEE"][date.weekday()],  # weekday name
+    "y": lambda date, names: str(date.year),
+    "yy": lambda date, names: f"{date.year % 100:02d}",  # last two digits of the year
+}
+
+
+_templates = {}
+
+
+def _template(pattern):
+    """
+    babel's reading of a CLDR pattern as a %-template and the writers of its fields:
+    "d. MMMM y" -> ("%s. %s %s", [writer of "d", writer of "MMMM", writer of "y"]).
+    """
+    if pattern not in _templates:
+        from babel.dates import tokenize_pattern
+
+        template, writers = "", []
+        for kind, value in tokenize_pattern(pattern):
+            if kind == "field":
+                char, count = value
+                template += "%s"
+                writers.append(_DATE_FIELDS[char * count])
+            else:
+                template += value.replace("%", "%%")
+        _templates[pattern] = (template, writers)
+    return _templates[pattern]
+
+
+def human_date(date, name):
+    """
+    Write one date in one of the formats of ``DATE_FORMATS``.
+
+    The CLDR patterns are filled in field by field with babel's month and weekday names
+    ("EEEE" weekday, "MMMM" month, "MMM" abbreviated month, "d"/"dd" day without/with a
+    leading zero, "M"/"MM" month number, "y" year, "yy" last two digits of the year), see
+    ``_DATE_FIELDS``. This gives the same string as ``babel.dates.format_date(date,
+    format=pattern, locale=locale)``, several times faster.
+
+    >>> human_date("2003-02-01", "de_full")
+    'Samstag, 1. Februar 2003'
+    >>> human_date("2003-02-01", "en_ordinal")
+    'february 1st 2003'
+
+    Inputs:
+    - date: A datetime.date, an ISO string "YYYY-MM-DD" or a numpy datetime64,
+      between 1950-01-01 and 2049-12-31
+    - name: A key of DATE_FORMATS
+
+    Returns:
+    - text: A str of at most 30 characters
+    """
+    if name not in _DATE_SPECS:
+        raise ValueError(f"unknown date format {name!r}; choose from {list(_DATE_SPECS)}")
+    date = _as_date(date)
+    locale, pattern, _ = _DATE_SPECS[name]
+    names = _names(locale)
+    if name == "en_lower":
+        return f"{date.day} {names['MMMM'][date.month].lower()} {date.year}"
+    if name == "en_ordinal":
+        return f"{names['MMMM'][date.month].lower()} {_ordinal(date.day)} {date.year}"
+    template, writers = _template(pattern)
+    return template % tuple([write(date, names) for write in writers])
+
+
+# name -> how the format is written, with Saturday 1 February 2003 as an example.
+DATE_FORMATS = {
+    name: f"{how}: {human_date('2003-02-01', name)!r}" for name, (_, _, how) in _DATE_SPECS.items()
+}
+
+
+def _calendar_days(split):
+    """The days of a split as a sorted datetime64[D] array."""
+    days = np.arange(np.datetime64(DATE_FIRST), np.datetime64(DATE_LAST) + 1)  # (36525,)
+    if split == "all":
+        return days
+    if split not in ("train", "test"):
+        raise ValueError(f'split must be "train", "test" or "all", got {split!r}')
+    order = np.random.default_rng(_DATE_SPLIT_SEED).permutation(len(days))
+    is_test = np.zeros(len(days), dtype=bool)
+    is_test[order[: int(round(_DATE_TEST_FRACTION * len(days)))]] = True
+    return days[is_test] if split == "test" else days[~is_test]
+
+
+def date_pairs(n, seed=0, split="train", formats=None):
+    """
+    Draw (human-readable date, ISO date) pairs, such as ("1 févr. 2003", "2003-02-01").
+
+    Each pair takes a calendar day uniformly from the days of ``split``, then a format
+    uniformly from ``formats``. The test days are a fixed 10% of the calendar days
+    (3,652 of 36,525), the same whatever the seed, and never appear in the training
+    split, in any format: exact-match accuracy on "test" measures how well a model
+    reads dates it has never seen.
+
+    Inputs:
+    - n: Number of pairs
+    - seed: Seed for np.random.default_rng; the days drawn depend on the seed and the
+      split only, so changing ``formats`` rewrites the same days in other formats
+    - split: "train" (90% of the days), "test" (the other 10%) or "all"
+    - formats: A list of keys of DATE_FORMATS, or None for all of them
+
+    Returns:
+    - pairs: A list of n tuples (text, iso) of str; iso is "YYYY-MM-DD"
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n (number of pairs) must be a positive integer, got {n!r}")
+    formats = list(DATE_FORMATS) if formats is None else [formats] if isinstance(formats, str) else list(formats)
+    unknown = [name for name in formats if name not in DATE_FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"formats must be a non-empty list of {list(DATE_FORMATS)}, got {formats!r}")
+    days = _calendar_days(split)
+    rng = np.random.default_rng(seed)
+    chosen_days = days[rng.integers(0, len(days), size=n)]  # (n,)
+    chosen_formats = rng.integers(0, len(formats), size=n)  # (n,)
+    return [(human_date(day, formats[k]), str(day)) for day, k in zip(chosen_days, chosen_formats)]
+
+
+def date_vocabularies(pairs=None):
+    """
+    Character vocabularies for the dates: one for the human-readable side, one for ISO.
+
+    The source vocabulary is built from every format applied to every day of 1999 and
+    2000, which hold every month, weekday, day number and digit, so it covers every string
+    any format writes for any date in range, test days included.
+
+    Inputs:
+    - pairs: Optional list of (text, iso) pairs whose characters are added to the source
+      vocabulary (dates written by hand, say); None adds nothing
+
+    Returns a tuple of:
+    - source_vocab: A Vocabulary for the human-readable dates
+    - target_vocab: A Vocabulary of the digits and "-"
+    """
+    days = np.arange(np.datetime64("1999-01-01"), np.datetime64("2001-01-01"))  # (731,)
+    texts = [human_date(day, name) for name in DATE_FORMATS for day in days]
+    if pairs is not None:
+        texts += [text for text, _ in pairs]
+    return Vocabulary(texts), Vocabulary(["0123456789-"])
+
+
+def encode_dates(pairs, source_vocab, target_vocab):
+    """
+    Turn (text, iso) pairs into padded arrays of ids for an encoder-decoder.
+
+    The encoder reads ``x``, each text padded at the end with <pad>. The decoder is
+    trained with teacher forcing: at step t it reads ``y_in[:, t]`` (<s> then the ISO
+    characters) and should predict ``y_out[:, t]`` (the ISO characters then </s>).
+    ISO dates all have 10 characters, so ``y_mask`` is all True here, but it marks the
+    real targets should targets of different lengths be padded.
+
+    Inputs:
+    - pairs: A list of N tuples (text, iso)
+    - source_vocab: Vocabulary for the texts
+    - target_vocab: Vocabulary for the ISO dates
+
+    Returns a dictionary with:
+    - x: Source ids of shape (N, T_in), T_in = longest text, int64
+    - x_lengths: Number of characters of each text, shape (N,), int64
+    - y_in: Decoder inputs of shape (N, T_out), T_out = longest iso + 1 (11), int64
+    - y_out: Decoder targets of shape (N, T_out), int64
+    - y_mask: Boolean array of shape (N, T_out), True where y_out is a real target
+    - texts: The N texts, a list of str
+    - isos: The N ISO dates, a list of str
+    """
+    if len(pairs) == 0:
+        raise ValueError("pairs must hold at least one pair")
+    texts = [text for text, _ in pairs]
+    isos = [iso for _, iso in pairs]
+    N = len(pairs)
+    x_lengths = np.array([len(text) for text in texts], dtype=np.int64)  # (N,)
+    x = np.full((N, x_lengths.max()), source_vocab.pad_id, dtype=np.int64)  # (N, T_in)
+    for i, text in enumerate(texts):
+        x[i, : len(text)] = source_vocab.encode(text)
+    T_out = max(len(iso) for iso in isos) + 1
+    y_in = np.full((N, T_out), target_vocab.pad_id, dtype=np.int64)  # (N, T_out)
+    y_out = np.full((N, T_out), target_vocab.pad_id, dtype=np.int64)  # (N, T_out)
+    y_mask = np.zeros((N, T_out), dtype=bool)  # (N, T_out)
+    for i, iso in enumerate(isos):
+        ids = target_vocab.encode(iso)
+        y_in[i, : len(ids) + 1] = [target_vocab.start_id] + ids
+        y_out[i, : len(ids) + 1] = ids + [target_vocab.end_id]
+        y_mask[i, : len(ids) + 1] = True
+    return {"x": x, "x_lengths": x_lengths, "y_in": y_in, "y_out": y_out, "y_mask": y_mask,
+            "texts": texts, "isos": isos}

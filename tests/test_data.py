@@ -1,6 +1,8 @@
 """Tests for rnnlab.data: seeded synthetic tasks, the offline real data sets, and their helpers."""
 
+import datetime
 import doctest
+import re
 import socket
 
 import numpy as np
@@ -9,9 +11,14 @@ import pytest
 import rnnlab.data
 from rnnlab.data import (
     ADDING_MEAN_BASELINE_MSE,
+    DATE_FORMATS,
     RECALL_MEAN_BASELINE_MSE,
     Vocabulary,
     adding_problem,
+    date_pairs,
+    date_vocabularies,
+    encode_dates,
+    human_date,
     load_names,
     make_windows,
     recall_task,
@@ -391,3 +398,245 @@ def test_train_val_split_rejects_mismatched_or_too_few_windows():
         train_val_split(np.arange(10), np.arange(9))
     with pytest.raises(ValueError, match="cannot split 3 windows"):
         train_val_split(np.arange(3), np.arange(3), val_fraction=0.1)
+
+
+# Dates, human-readable to ISO ----------------------------------------------------
+
+ALL_DAYS = [datetime.date(1950, 1, 1) + datetime.timedelta(days=i) for i in range(36525)]
+
+# Month and weekday names written out here, not taken from babel, so the checks below are independent.
+EN_MONTHS = "January February March April May June July August September October November December".split()
+EN_MONTHS_ABBR = [month[:3] for month in EN_MONTHS]
+EN_DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+EN_DAYS_ABBR = [day[:3] for day in EN_DAYS]
+FR_MONTHS = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+FR_MONTHS_ABBR = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split()
+FR_DAYS = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
+DE_MONTHS = "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split()
+DE_DAYS = "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag".split()
+ORDINAL_SUFFIXES = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}  # "th" otherwise
+
+D, DD = r"(?P<d>[1-9]\d?)", r"(?P<d>\d\d)"  # day without / with a leading zero
+M, MM = r"(?P<m>[1-9]\d?)", r"(?P<m>\d\d)"
+Y, YY = r"(?P<y>\d{4})", r"(?P<y>\d\d)"
+NAME = r"(?P<m>[^\W\d]+\.?)"
+WEEKDAY = r"(?P<w>[^\W\d]+\.?)"
+
+# name: (regular expression, month names or None for numbers, weekday names or None, strptime format or None)
+DATE_CHECKS = {
+    "en_full": (rf"{WEEKDAY}, {NAME} {D}, {Y}", EN_MONTHS, EN_DAYS, None),
+    "en_long": (rf"{NAME} {D}, {Y}", EN_MONTHS, None, None),
+    "en_medium": (rf"{NAME} {D}, {Y}", EN_MONTHS_ABBR, None, None),
+    "en_short": (rf"{M}/{D}/{YY}", None, None, "%m/%d/%y"),
+    "en_abbreviated": (rf"{WEEKDAY} {D} {NAME} {YY}", EN_MONTHS_ABBR, EN_DAYS_ABBR, None),
+    "en_lower": (rf"{D} {NAME} {Y}", [month.lower() for month in EN_MONTHS], None, None),
+    "en_ordinal": (rf"{NAME} {D}(?P<suffix>st|nd|rd|th) {Y}", [month.lower() for month in EN_MONTHS], None, None),
+    "fr_full": (rf"{WEEKDAY} {D} {NAME} {Y}", FR_MONTHS, FR_DAYS, None),
+    "fr_long": (rf"{D} {NAME} {Y}", FR_MONTHS, None, None),
+    "fr_medium": (rf"{D} {NAME} {Y}", FR_MONTHS_ABBR, None, None),
+    "fr_short": (rf"{DD}/{MM}/{Y}", None, None, "%d/%m/%Y"),
+    "de_full": (rf"{WEEKDAY}, {D}\. {NAME} {Y}", DE_MONTHS, DE_DAYS, None),
+    "de_long": (rf"{D}\. {NAME} {Y}", DE_MONTHS, None, None),
+    "de_medium": (rf"{DD}\.{MM}\.{Y}", None, None, "%d.%m.%Y"),
+    "de_short": (rf"{DD}\.{MM}\.{YY}", None, None, "%d.%m.%y"),
+    "de_compact": (rf"{D}\.{M}\.{YY}", None, None, "%d.%m.%y"),
+}
+
+
+def read_date(text, name):
+    """Read a date back from its text with DATE_CHECKS[name], independently of rnnlab.data."""
+    pattern, months, weekdays, strptime_format = DATE_CHECKS[name]
+    match = re.fullmatch(pattern, text)
+    assert match, f"{text!r} does not look like {name}"
+    year = int(match["y"])
+    if len(match["y"]) == 2:
+        year += 1900 if year >= 50 else 2000
+    month = months.index(match["m"]) + 1 if months else int(match["m"])
+    date = datetime.date(year, month, int(match["d"]))
+    if weekdays:
+        assert match["w"] == weekdays[date.weekday()], f"{text!r}: wrong weekday"
+    if "suffix" in match.groupdict():
+        assert match["suffix"] == ORDINAL_SUFFIXES.get(date.day, "th"), f"{text!r}: wrong ordinal"
+    if strptime_format:
+        parsed = datetime.datetime.strptime(text, strptime_format).date()
+        if "%y" in strptime_format and parsed.year >= 2050:  # strptime reads 50..68 as 2050..2068
+            parsed = parsed.replace(year=parsed.year - 100)
+        assert parsed == date
+    return date
+
+
+@pytest.fixture(scope="module")
+def all_date_texts():
+    """name -> the texts of all 36,525 days from 1950-01-01 to 2049-12-31 in that format."""
+    return {name: [human_date(day, name) for day in ALL_DAYS] for name in DATE_FORMATS}
+
+
+def test_date_formats_cover_three_locales_and_show_an_example():
+    assert 12 <= len(DATE_FORMATS) <= 16
+    assert set(DATE_CHECKS) == set(DATE_FORMATS)
+    assert {name.split("_")[0] for name in DATE_FORMATS} == {"en", "fr", "de"}
+    for name, description in DATE_FORMATS.items():
+        assert description.endswith(repr(human_date("2003-02-01", name)))
+
+
+def test_human_date_examples():
+    day = datetime.date(2003, 2, 1)
+    assert human_date(day, "en_full") == "Saturday, February 1, 2003"
+    assert human_date(day, "en_short") == "2/1/03"
+    assert human_date(day, "en_ordinal") == "february 1st 2003"
+    assert human_date(day, "fr_medium") == "1 févr. 2003"
+    assert human_date(day, "de_compact") == "1.2.03"
+    assert human_date("1999-12-31", "de_full") == "Freitag, 31. Dezember 1999"
+    assert human_date(np.datetime64("2049-12-31"), "de_short") == "31.12.49"
+    assert human_date(datetime.datetime(1950, 1, 1, 12, 30), "fr_full") == "dimanche 1 janvier 1950"
+
+
+def test_human_date_rejects_unknown_format_and_dates_out_of_range():
+    with pytest.raises(ValueError, match="unknown date format"):
+        human_date("2003-02-01", "xx_full")
+    for day in ["1949-12-31", "2050-01-01", datetime.date(1949, 12, 31), datetime.date(2050, 1, 1)]:
+        with pytest.raises(ValueError, match="between 1950-01-01 and 2049-12-31"):
+            human_date(day, "en_full")
+
+
+def test_human_date_writes_what_babel_format_date_writes():
+    from babel.dates import format_date, get_date_format
+
+    # Every day of a leap year holds every month, weekday and day number; add the range's ends.
+    days = ALL_DAYS[18262:18628] + ALL_DAYS[:3] + ALL_DAYS[-3:] + ALL_DAYS[::97]
+    for name, (locale, pattern, how) in rnnlab.data._DATE_SPECS.items():
+        if pattern is None:
+            continue
+        named = re.search(r'format="(\w+)"', how)
+        if named:  # the description names one of babel's patterns for the locale: check it is this one
+            assert get_date_format(named[1], locale=locale).pattern == pattern
+        for day in days:
+            assert human_date(day, name) == format_date(day, format=pattern, locale=locale), (name, day)
+
+
+def test_every_date_text_reads_back_to_its_date():
+    for name in DATE_FORMATS:
+        for day in ALL_DAYS[::11] + ALL_DAYS[-40:]:
+            assert read_date(human_date(day, name), name) == day
+
+
+def test_no_text_is_written_for_two_different_dates(all_date_texts):
+    iso_of = {}
+    for name, texts in all_date_texts.items():
+        for day, text in zip(ALL_DAYS, texts):
+            first = iso_of.setdefault(text, (day, name))
+            assert first[0] == day, f"{text!r} is {first[0]} in {first[1]} and {day} in {name}"
+    assert len(iso_of) > 300_000
+
+
+def test_date_texts_are_6_to_30_characters(all_date_texts):
+    lengths = np.array([len(text) for texts in all_date_texts.values() for text in texts])
+    assert lengths.min() == 6 and lengths.max() == 30
+    assert set(range(10, 31)) <= set(lengths.tolist())
+
+
+def test_date_vocabularies_cover_every_text_of_every_format(all_date_texts):
+    source_vocab, target_vocab = date_vocabularies()
+    characters = set("".join(text for texts in all_date_texts.values() for text in texts))
+    assert set(source_vocab.tokens[3:]) == characters
+    assert (source_vocab.pad_id, source_vocab.start_id, source_vocab.end_id) == (0, 1, 2)
+    assert {"é", "û", "ä", ".", ",", "/", " "} <= characters
+    assert target_vocab.tokens[3:] == list("-0123456789")
+    bigger, _ = date_vocabularies([("Æ 3", "2003-02-01")])
+    assert set(bigger.tokens[3:]) == characters | {"Æ"}
+
+
+def test_date_pairs_same_seed_same_pairs():
+    assert date_pairs(50, seed=3) == date_pairs(50, seed=3)
+    assert date_pairs(50, seed=3) != date_pairs(50, seed=4)
+    assert date_pairs(50, seed=3, split="test") == date_pairs(50, seed=3, split="test")
+
+
+def test_date_pairs_texts_are_their_iso_dates():
+    for split in ["train", "test", "all"]:
+        for text, iso in date_pairs(300, seed=1, split=split):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d", iso)
+            assert text in {human_date(iso, name) for name in DATE_FORMATS}
+
+
+def test_date_pairs_draw_every_format_about_equally():
+    pairs = date_pairs(4000, seed=0, split="all")
+    counts = dict.fromkeys(DATE_FORMATS, 0)
+    for text, iso in pairs:
+        matching = [name for name in DATE_FORMATS if human_date(iso, name) == text]
+        counts[matching[0]] += 1  # formats that write this date alike share the count of the first
+    assert all(count > 150 for count in counts.values()), counts
+
+
+def test_date_pairs_formats_change_the_writing_not_the_days():
+    everything = date_pairs(200, seed=5)
+    german = date_pairs(200, seed=5, formats=["de_short"])
+    assert [iso for _, iso in everything] == [iso for _, iso in german]
+    assert all(text == human_date(iso, "de_short") for text, iso in german)
+    assert date_pairs(20, seed=5, formats="fr_full") == date_pairs(20, seed=5, formats=["fr_full"])
+
+
+def test_test_days_are_a_fixed_tenth_never_seen_in_training():
+    train, test = rnnlab.data._calendar_days("train"), rnnlab.data._calendar_days("test")
+    assert len(test) == 3652 and len(train) + len(test) == 36525
+    assert len(np.intersect1d(train, test)) == 0
+    np.testing.assert_array_equal(np.union1d(train, test), rnnlab.data._calendar_days("all"))
+    test_days = set(str(day) for day in test)
+    for seed in range(3):
+        assert all(iso in test_days for _, iso in date_pairs(500, seed=seed, split="test"))
+        assert not any(iso in test_days for _, iso in date_pairs(500, seed=seed, split="train"))
+    # Spread over the whole century, not one block of it.
+    years = test.astype("datetime64[Y]").astype(int) + 1970
+    assert np.unique(years).size == 100
+
+
+def test_date_pairs_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="positive integer"):
+        date_pairs(0)
+    with pytest.raises(ValueError, match="split must be"):
+        date_pairs(5, split="validation")
+    with pytest.raises(ValueError, match="formats must be"):
+        date_pairs(5, formats=["en_full", "klingon"])
+    with pytest.raises(ValueError, match="formats must be"):
+        date_pairs(5, formats=[])
+
+
+def test_encode_dates_shapes_padding_and_teacher_forcing():
+    source_vocab, target_vocab = date_vocabularies()
+    pairs = date_pairs(64, seed=2)
+    batch = encode_dates(pairs, source_vocab, target_vocab)
+    N, T_in = batch["x"].shape
+    longest = max(len(text) for text, _ in pairs)
+    assert (N, T_in) == (64, longest)
+    assert batch["y_in"].shape == batch["y_out"].shape == batch["y_mask"].shape == (64, 11)
+    for key in ["x", "x_lengths", "y_in", "y_out"]:
+        assert batch[key].dtype == np.int64
+    assert batch["y_mask"].dtype == bool and batch["y_mask"].all()
+    assert batch["texts"] == [text for text, _ in pairs] and batch["isos"] == [iso for _, iso in pairs]
+    for n, (text, iso) in enumerate(pairs):
+        L = len(text)
+        assert batch["x_lengths"][n] == L
+        assert list(batch["x"][n, :L]) == source_vocab.encode(text)
+        np.testing.assert_array_equal(batch["x"][n, L:], source_vocab.pad_id)
+        assert source_vocab.decode(batch["x"][n]) == text
+        assert list(batch["y_in"][n]) == [target_vocab.start_id] + target_vocab.encode(iso)
+        assert list(batch["y_out"][n]) == target_vocab.encode(iso) + [target_vocab.end_id]
+        assert target_vocab.decode(batch["y_out"][n]) == iso
+
+
+def test_encode_dates_pads_shorter_targets_and_masks_them():
+    source_vocab, target_vocab = date_vocabularies()
+    batch = encode_dates([("1.2.03", "2003-02-01"), ("2/1/03", "3-2-1")], source_vocab, target_vocab)
+    assert batch["y_in"].shape == (2, 11)
+    np.testing.assert_array_equal(batch["y_mask"][1], np.arange(11) < 6)
+    assert list(batch["y_out"][1, :6]) == target_vocab.encode("3-2-1") + [target_vocab.end_id]
+    np.testing.assert_array_equal(batch["y_out"][1, 6:], target_vocab.pad_id)
+    np.testing.assert_array_equal(batch["y_in"][1, 6:], target_vocab.pad_id)
+
+
+def test_encode_dates_rejects_empty_pairs_and_unknown_characters():
+    source_vocab, target_vocab = date_vocabularies()
+    with pytest.raises(ValueError, match="at least one pair"):
+        encode_dates([], source_vocab, target_vocab)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        encode_dates([("3 mai 1999 !", "1999-05-03")], source_vocab, target_vocab)
