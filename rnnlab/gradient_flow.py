@@ -65,6 +65,14 @@ DEFAULTS = {
 # still formed for every k: it is the norms that cost).
 MAX_NORM_POINTS = 41
 RESCALE_EVERY = 4  # steps between checks of the running product's size (see log_norms_through_time)
+# States wider than this (the LSTM's (h, c) at H > 32) cost most: a third as many norms (sampled_steps), the
+# running product of Jacobians in float32 (its matrix products are most of the explorer's time there, and
+# float32 halves them; its relative error, about 1e-6 at T = 200 (tests/test_gradient_flow.py), is far below
+# a pixel of the log-scale picture and the summary's one decimal of log10), and the norms of the products, in
+# float64, by _largest_eigenvalues instead of all the eigenvalues.
+WIDE_STATE = 64
+LANCZOS_STEPS = 16  # Krylov vectors per matrix in _largest_eigenvalues
+LANCZOS_TOLERANCE = 1e-10  # relative, of the largest eigenvalue: half that of the norm
 
 
 def _exp(a):
@@ -96,6 +104,8 @@ def _reciprocal(a):
 def _logistic(a):
     # The plain formula: the explorer's pre-activations stay far from where exp(-a) overflows
     # (a numerically careful sigmoid is an exercise of notebook 03).
+    if not np.iscomplexobj(a):
+        return 1.0 / (1.0 + np.exp(-a))  # _reciprocal and _exp of a real array, without their checks
     return _reciprocal(1.0 + _exp(-a))
 
 
@@ -258,13 +268,39 @@ def _initial_matrix(init, hidden_size, rng):
     raise ValueError(f"init must be one of {INITS}, got {init!r}")
 
 
-def _matrix_scale(matrix, gain_by):
-    """Spectral radius max |eigenvalue| or largest singular value of a square matrix."""
+def _scale_and_eigenvalues(matrix, gain_by):
+    """
+    Spectral radius max |eigenvalue| or largest singular value of a square matrix, and its eigenvalues
+    if they were taken for it (the spectral radius), else None.
+    """
     if gain_by == "spectral radius":
-        return float(np.max(np.abs(np.linalg.eigvals(matrix))))
+        eigenvalues = np.linalg.eigvals(matrix)
+        return float(np.max(np.abs(eigenvalues))), eigenvalues
     if gain_by == "singular value":
-        return float(np.linalg.norm(matrix, 2))
+        return float(np.linalg.norm(matrix, 2)), None
     raise ValueError(f"gain_by must be one of {GAIN_BY}, got {gain_by!r}")
+
+
+@lru_cache(maxsize=64)
+def _unit_block(hidden_size, init, gain_by, seed, draw):
+    """
+    The `draw`-th recurrent block drawn from a seed (0: the candidate block), divided by its spectral radius
+    or largest singular value, and its eigenvalues if they were taken for that, else None (read-only arrays).
+    Cached by itself, so that cells with more blocks share the blocks they have in common with fewer
+    (switching from the GRU to the LSTM draws one block, not four).
+    """
+    rng = np.random.default_rng([seed, 0])
+    for _ in range(draw * (init != "identity")):  # the random numbers of the blocks drawn before it
+        rng.standard_normal((hidden_size, hidden_size))
+    block = _initial_matrix(init, hidden_size, rng)
+    scale, eigenvalues = _scale_and_eigenvalues(block, gain_by)
+    if scale > 0:
+        block = block / scale
+        eigenvalues = None if eigenvalues is None else eigenvalues / scale
+    for array in (block, eigenvalues):
+        if array is not None:
+            array.setflags(write=False)
+    return block, eigenvalues
 
 
 def _unit_gain_weights(cell, hidden_size, init, gain_by, seed):
@@ -286,17 +322,14 @@ def _unit_gain_weights(cell, hidden_size, init, gain_by, seed):
 @lru_cache(maxsize=32)
 def _unit_gain_blocks(count, candidate_block, hidden_size, init, gain_by, seed):
     """_unit_gain_weights for `count` blocks of which the candidate (tanh) block is number `candidate_block`."""
-    rng = np.random.default_rng([seed, 0])
-    blocks = []
     # The candidate block is drawn first, so a tanh RNN and an LSTM with the same seed share their W.
     order = [candidate_block] + [b for b in range(count) if b != candidate_block]
-    for _ in order:
-        block = _initial_matrix(init, hidden_size, rng)
-        scale = _matrix_scale(block, gain_by)
-        blocks.append(block / scale if scale > 0 else block)
-    Wh = np.concatenate([blocks[order.index(b)] for b in range(count)], axis=1)  # (H, kH)
-    candidate = blocks[0]
-    results = (Wh, np.linalg.eigvals(candidate), np.array(np.linalg.norm(candidate, 2)))
+    Wh = np.concatenate([_unit_block(hidden_size, init, gain_by, seed, order.index(b))[0] for b in range(count)],
+                        axis=1)  # (H, kH)
+    candidate, eigenvalues = _unit_block(hidden_size, init, gain_by, seed, 0)
+    if eigenvalues is None:
+        eigenvalues = np.linalg.eigvals(candidate)
+    results = (Wh, eigenvalues.copy(), np.array(np.linalg.norm(candidate, 2)))
     for array in results:
         array.setflags(write=False)
     return results
@@ -338,27 +371,30 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
     Returns:
     - run: Dict of arrays: "h" (h_1 .. h_T), "h_prev" (h_0 .. h_{T-1}), "pre" (the pre-activation of
       the cell's own nonlinearity) and "derivative" (phi' there), of shape (T, H); "inputs"
-      (x_t Wx + b, of shape (T, kH)); for the gated cells the gates by name ("r", "z", "n" /
-      "i", "f", "g", "o"), and for the LSTM "c", "c_prev"
+      (x_t Wx + b) and "recurrent" (h_{t-1} Wh), of shape (T, kH); for the gated cells the gates by
+      name ("r", "z", "n" / "i", "f", "g", "o"), and for the LSTM "c", "c_prev"
     """
     T = drive.shape[0]
     H = Wh.shape[0]
     cell_state = CELL_KINDS[cell].cell_state
-    h = np.zeros(H) if h0 is None else np.asarray(h0, dtype=np.float64)
-    c = np.zeros(H) if c0 is None else np.asarray(c0, dtype=np.float64)
-    run = {"inputs": drive + bias, **{name: np.empty((T, H)) for name in ("h", "h_prev", "pre")}}
-    if cell_state:
-        run["c"], run["c_prev"] = np.empty((T, H)), np.empty((T, H))
+    inputs = drive + bias
+    # The sequence: step by step, keeping only the states and each step's h_{t-1} Wh ...
+    states, cells, recurrent = np.empty((T + 1, H)), np.empty((T + 1, H)), np.empty((T, Wh.shape[1]))
+    states[0] = 0.0 if h0 is None else h0
+    cells[0] = 0.0 if c0 is None else c0
+    h, c = states[0], cells[0]
     for t in range(T):
-        run["h_prev"][t] = h
+        np.matmul(h, Wh, out=recurrent[t])
+        h, c, _, _ = _step(cell, inputs[t], h, recurrent[t], Wh, c)
+        states[t + 1] = h
         if cell_state:
-            run["c_prev"][t] = c
-        h, c, run["pre"][t], gates = _step(cell, run["inputs"][t], h, h @ Wh, Wh, c)
-        run["h"][t] = h
-        if cell_state:
-            run["c"][t] = c
-        for name, gate in gates.items():
-            run.setdefault(name, np.empty((T, H)))[t] = gate
+            cells[t + 1] = c
+    # ... and then every step's gates and pre-activations at once: the same operations on the same numbers
+    # (the states it returns are those of the loop), in one batch instead of T small ones.
+    _, _, pre, gates = _step(cell, inputs, states[:-1], recurrent, Wh, cells[:-1])
+    run = {"inputs": inputs, "recurrent": recurrent, "h": states[1:], "h_prev": states[:-1], "pre": pre, **gates}
+    if cell_state:
+        run["c"], run["c_prev"] = cells[1:], cells[:-1]
     run["derivative"] = _slope(cell, run["pre"])
     return run
 
@@ -410,7 +446,7 @@ def step_jacobians(cell, Wh, run):
     T, H = run["h"].shape
     kind = _kind(cell)
     blocks = kind.blocks
-    recurrent = run["h_prev"] @ Wh  # (T, kH)
+    recurrent = run["recurrent"]  # h_{t-1} Wh, (T, kH)
     if cell == "gru":
         return StepJacobians(_gru_step_jacobians(Wh, run, recurrent), None)
     if cell == "lstm":
@@ -478,12 +514,13 @@ def _gru_step_jacobians(Wh, run, recurrent):
     by_update, by_candidate, by_state = (slope(_gru_mix, a_z, pre, h_prev, moved=m) for m in range(3))
     reset_by_state, reset_by_gate = (slope(_gru_reset, a_r, h_prev, moved=m) for m in (1, 0))
     Wh_r_T, Wh_z_T, Wh_n_T = (Wh[:, g * H:(g + 1) * H].T for g in range(3))  # (H, H) each
-    # Wh_n^T diag(du/da_r) Wh_r^T + Wh_n^T diag(du/dh): how u's change moves p, per step (in place: T H^2 each)
-    by_h = np.matmul(Wh_n_T * reset_by_gate[:, None, :], Wh_r_T)  # (T, H, H)
-    by_h += Wh_n_T * reset_by_state[:, None, :]
-    by_h *= by_candidate[:, :, None]
-    by_h += by_update[:, :, None] * Wh_z_T
+    # Wh_n^T (diag(du/da_r) Wh_r^T + diag(du/dh)): how u's change moves p, per step (in place: T H^2 each)
     units = np.arange(H)
+    inner = reset_by_gate[:, :, None] * Wh_r_T  # (T, H, H)
+    inner[:, units, units] += reset_by_state
+    by_h = np.matmul(Wh_n_T, inner)  # (T, H, H)
+    by_h *= by_candidate[:, :, None]
+    by_h += np.multiply(by_update[:, :, None], Wh_z_T, out=inner)  # inner's memory, no longer needed
     by_h[:, units, units] += by_state
     return by_h
 
@@ -493,13 +530,13 @@ def sampled_steps(T, state_size):
     The k (0 .. T) at which norms are computed: all of them, or MAX_NORM_POINTS evenly spread
     (a third as many for states wider than 64, the LSTM's (h, c): a norm costs S**3).
     """
-    max_points = MAX_NORM_POINTS if state_size <= 64 else MAX_NORM_POINTS // 3 + 1
+    max_points = MAX_NORM_POINTS if state_size <= WIDE_STATE else MAX_NORM_POINTS // 3 + 1
     if T + 1 <= max_points:
         return np.arange(T + 1)
     return np.unique(np.round(np.linspace(0, T, max_points)).astype(int))
 
 
-def log_norms_through_time(jacobians, steps):
+def log_norms_through_time(jacobians, steps, dtype=None):
     """
     ln || ds_T / ds_{T-k} ||_2 for the given k, from the per-step Jacobians.
 
@@ -510,17 +547,30 @@ def log_norms_through_time(jacobians, steps):
     Inputs:
     - jacobians: StepJacobians of T steps
     - steps: Increasing k in 0 .. T, of shape (K,)
+    - dtype: Of the running product: np.float64, or np.float32 (twice as fast; relative error about 1e-6 after
+      200 steps, far below what the picture can show, see WIDE_STATE); None: float32 for states wider than
+      WIDE_STATE, else float64
     Returns:
     - log_norms: Natural log of the state's norm, of shape (K,) (-inf where the product is exactly 0)
     """
     by_h, by_c = jacobians
     T, S, H = by_h.shape
+    if dtype is None:
+        dtype = np.float32 if S > WIDE_STATE else np.float64
+    single = np.dtype(dtype) == np.float32
+    if single:
+        by_h = by_h.astype(np.float32)
+        by_c = None if by_c is None else by_c.astype(np.float32)
     steps = np.asarray(steps)
     wanted = {int(k): index for index, k in enumerate(steps)}
-    products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k
+    products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k, in float64
     log_scales = np.full(len(steps), -np.inf)
-    product, spare = np.eye(S), np.empty((S, S))
+    product, spare = np.eye(S, dtype=dtype), np.empty((S, S), dtype=dtype)
     log_scale = 0.0
+    # Every few steps is enough: a few steps' Jacobians cannot carry the product from 2**100 to the end of
+    # float64's range (2**1023), nor from 2**-100 to its bottom; nor, in float32, from 2**30 to 2**128 or from
+    # 2**-30 to 2**-126, where its full precision ends.
+    bound = 2.0 ** 30 if single else 2.0 ** 100
     for k in range(int(steps[-1]) + 1):
         if k > 0:
             t = T - k  # J_{T-k+1} is stored at index T - k
@@ -528,13 +578,11 @@ def log_norms_through_time(jacobians, steps):
             if by_c is not None:  # the columns of c_{t-1}: P[:, :H] diag(by_c[t, 0]) + P[:, H:] diag(by_c[t, 1])
                 np.einsum("sgh,gh->sh", product.reshape(S, 2, H), by_c[t], out=spare[:, H:])
             product, spare = spare, product
-        # Every few steps is enough: a few steps' Jacobians cannot carry the product from 2**100 to the end
-        # of float64's range (2**1023), nor from 2**-100 to its bottom.
         if k % RESCALE_EVERY == 0 and k > 0:
-            largest = max(product.max(), -product.min())  # max |entry|, without a temporary array
+            largest = float(max(product.max(), -product.min()))  # max |entry|, without a temporary array
             if largest == 0:
                 break  # exactly zero from here on: the remaining norms stay -inf
-            if not 2.0 ** -100 < largest < 2.0 ** 100:
+            if not 1 / bound < largest < bound:
                 exponent = np.frexp(largest)[1]
                 np.ldexp(product, -exponent, out=product)
                 log_scale += exponent * np.log(2.0)
@@ -545,11 +593,58 @@ def log_norms_through_time(jacobians, steps):
     def log_spectral_norms(matrices):
         # sigma_max(P)**2 is the largest eigenvalue of the symmetric P P^T: cheaper than an SVD and, for
         # the largest value, as accurate.
-        largest = np.linalg.eigvalsh(matrices @ matrices.transpose(0, 2, 1))[:, -1]
+        grams = matrices @ matrices.transpose(0, 2, 1)
+        largest = _largest_eigenvalues(grams) if S > WIDE_STATE else np.linalg.eigvalsh(grams)[:, -1]
         with np.errstate(divide="ignore"):
             return 0.5 * np.log(np.maximum(largest, 0.0)) + log_scales
 
     return log_spectral_norms(products)
+
+
+def _largest_eigenvalues(grams):
+    """
+    The largest eigenvalue of each of a stack of symmetric positive semidefinite matrices, to a relative
+    LANCZOS_TOLERANCE, and proven so: about twice as fast as all the eigenvalues (np.linalg.eigvalsh) at 128 x 128.
+
+    The Rayleigh-Ritz value on a Krylov space of LANCZOS_STEPS vectors (Lanczos, fully reorthogonalised) is
+    at most the largest eigenvalue; a Cholesky factorisation of (1 + LANCZOS_TOLERANCE) times it, minus the
+    matrix, exists only if it is also at least the largest eigenvalue (up to rounding, about S * 1e-16). A
+    matrix for which it does not is handed to np.linalg.eigvalsh (products whose largest singular values are
+    close together: rare after a few steps).
+
+    Inputs:
+    - grams: Of shape (K, S, S), symmetric positive semidefinite
+    Returns:
+    - largest: Of shape (K,)
+    """
+    K, S, _ = grams.shape
+    steps = min(LANCZOS_STEPS, S)
+    start = np.random.default_rng(0).standard_normal(S)  # fixed: the same answer every time
+    q = np.repeat((start / np.linalg.norm(start))[None], K, axis=0)  # (K, S)
+    basis = np.zeros((K, steps, S))
+    for j in range(steps):
+        basis[:, j] = q
+        if j == steps - 1:
+            break
+        w = np.matmul(grams, q[:, :, None])[:, :, 0]
+        size = np.linalg.norm(w, axis=1)
+        for _ in range(2):  # twice is enough (Gram-Schmidt)
+            w -= np.matmul(np.matmul(basis[:, :j + 1], w[:, :, None])[:, :, 0][:, None, :], basis[:, :j + 1])[:, 0]
+        left = np.linalg.norm(w, axis=1)
+        # What is left is rounding noise where the Krylov space is (nearly) invariant: stop adding to it.
+        q = np.divide(w, left[:, None], out=np.zeros_like(w), where=(left > 1e-8 * size)[:, None])
+    ritz = np.linalg.eigvalsh(basis @ grams @ basis.transpose(0, 2, 1))[:, -1]
+    shifted = ((1 + LANCZOS_TOLERANCE) * ritz)[:, None, None] * np.eye(S) - grams
+    try:
+        np.linalg.cholesky(shifted)  # all at once: usually every one is proven
+        return ritz
+    except np.linalg.LinAlgError:
+        for index in range(K):
+            try:
+                np.linalg.cholesky(shifted[index])
+            except np.linalg.LinAlgError:
+                ritz[index] = np.linalg.eigvalsh(grams[index])[-1]
+        return ritz
 
 
 def log_cell_path_norms(forget_gates, steps):

@@ -5,6 +5,7 @@ its table of cell kinds against the cells' equations, and as the one home of wha
 knows about each cell."""
 
 import ast
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,94 @@ def test_norms_survive_products_beyond_the_range_of_float64():
         jacobians = StepJacobians(np.broadcast_to(rate * np.eye(3), (T, 3, 3)), None)
         log_norms = gradient_flow.log_norms_through_time(jacobians, np.array([0, 200, 400]))
         np.testing.assert_allclose(log_norms, np.array([0, 200, 400]) * np.log(rate), rtol=1e-12)
+
+
+# The explorer's shortcuts give the numbers of the plain computation ----------------------------
+
+
+def lstm_jacobians(**changes):
+    """The Jacobians of an LSTM at the explorer's largest default size, H = 64 (state 128), T = 200."""
+    config = settings(cell="lstm", hidden_size=64, T=200, **changes)
+    Wh, bias, drive = gradient_flow.network(**config)
+    return gradient_flow.step_jacobians("lstm", Wh, gradient_flow.run("lstm", Wh, bias, drive))
+
+
+@pytest.mark.parametrize("gain, gate_bias, seed", [(0.5, 1.0, 0), (0.5, 5.0, 1), (0.0, -5.0, 2), (1.0, 10.0, 3),
+                                                   (3.0, 1.0, 4), (6.0, -5.0, 5)])
+def test_float32_products_of_wide_states_show_what_float64_shows(gain, gate_bias, seed):
+    """States wider than WIDE_STATE (the LSTM at H = 64) run the product of Jacobians in float32: the curve agrees
+    with float64 far within what the picture can show (relative 1e-4; it is about 1e-6), zero norms stay zero,
+    and the summary's readout of the last norm (log10, one decimal) is the same."""
+    jacobians = lstm_jacobians(gain=gain, gate_bias=gate_bias, seed=seed)
+    assert jacobians.by_h.shape[1] > gradient_flow.WIDE_STATE
+    steps = gradient_flow.sampled_steps(200, jacobians.by_h.shape[1])
+    exact = gradient_flow.log_norms_through_time(jacobians, steps, dtype=np.float64)
+    shown = gradient_flow.log_norms_through_time(jacobians, steps)  # the explorer's: float32
+    np.testing.assert_array_equal(shown, gradient_flow.log_norms_through_time(jacobians, steps, dtype=np.float32))
+    np.testing.assert_array_equal(np.isfinite(shown), np.isfinite(exact))
+    finite = np.isfinite(exact)
+    np.testing.assert_allclose(np.exp(shown[finite] - exact[finite]), 1.0, rtol=1e-4)
+    assert f"{shown[-1] / np.log(10):.1f}" == f"{exact[-1] / np.log(10):.1f}"
+
+
+def test_largest_eigenvalues_are_those_of_all_eigenvalues_or_computed_as_those():
+    """_largest_eigenvalues (the norms of wide states) proves its Krylov estimate to LANCZOS_TOLERANCE, and hands
+    the matrices it cannot prove (close largest eigenvalues) to np.linalg.eigvalsh: every answer is the largest."""
+    jacobians = lstm_jacobians(gain=0.5, gate_bias=1.0)
+    rng = np.random.default_rng(0)
+    dense = jacobians.dense()
+    products = [functools.reduce(np.matmul, dense[-k:]) for k in (1, 2, 7, 30)]
+    rotation = np.linalg.qr(rng.standard_normal((128, 128)))[0]
+    close = rotation @ np.diag(np.r_[1.0, 1 - 1e-9, rng.random(126) * 0.99]) @ rotation.T  # not provable by Krylov
+    matrices = np.stack([p @ p.T for p in products] + [np.eye(128), np.zeros((128, 128)), close])
+    expected = np.linalg.eigvalsh(matrices)[:, -1]
+    largest = gradient_flow._largest_eigenvalues(matrices)
+    np.testing.assert_allclose(largest, expected, rtol=gradient_flow.LANCZOS_TOLERANCE, atol=1e-300)
+    assert largest[-1] == expected[-1]  # the one that went to eigvalsh (and the zero matrix)
+
+
+def test_run_gives_each_step_what_the_step_function_gives():
+    """run keeps only the states in its loop and evaluates every step's gates afterwards, in one batch: they are
+    those of _step evaluated step by step."""
+    for cell in CELLS:
+        config = settings(cell=cell, hidden_size=6, T=30, gain=1.4, input_scale=1.5, gate_bias=1.0, seed=4)
+        Wh, bias, drive = gradient_flow.network(**config)
+        run = gradient_flow.run(cell, Wh, bias, drive)
+        h, c = np.zeros(6), np.zeros(6)
+        for t in range(30):
+            h_prev = h
+            h, c, pre, gates = gradient_flow._step(cell, drive[t] + bias, h, h @ Wh, Wh, c)
+            np.testing.assert_array_equal(run["h_prev"][t], h_prev)
+            np.testing.assert_array_equal(run["h"][t], h)
+            np.testing.assert_allclose(run["pre"][t], pre, rtol=1e-13, atol=1e-15)
+            for name, gate in gates.items():
+                np.testing.assert_allclose(run[name][t], gate, rtol=1e-13, atol=1e-15, err_msg=f"{cell} {name} {t}")
+            if cell == "lstm":
+                np.testing.assert_array_equal(run["c"][t], c)
+
+
+def test_cells_share_the_blocks_they_have_in_common_whatever_was_drawn_first():
+    """The recurrent blocks are cached one by one (a GRU after an LSTM draws nothing new): the weights do not depend on
+    which cell asked first, and the tanh RNN's W is the GRU's W_n and the LSTM's W_g."""
+    def weights():
+        return {cell: gradient_flow._unit_gain_weights(cell, 10, "orthogonal", "spectral radius", 7) for cell in CELLS}
+
+    gradient_flow._unit_block.cache_clear()
+    gradient_flow._unit_gain_blocks.cache_clear()
+    lstm_first = {cell: gradient_flow._unit_gain_weights(cell, 10, "orthogonal", "spectral radius", 7)
+                  for cell in reversed(CELLS)}
+    gradient_flow._unit_block.cache_clear()
+    gradient_flow._unit_gain_blocks.cache_clear()
+    for cell, (Wh, eigenvalues, sigma_max) in weights().items():
+        np.testing.assert_array_equal(Wh, lstm_first[cell][0])
+        np.testing.assert_array_equal(eigenvalues, lstm_first[cell][1])
+        assert sigma_max == lstm_first[cell][2]
+        kind = CELL_KINDS[cell]
+        candidate = Wh[:, kind.candidate_block * 10:(kind.candidate_block + 1) * 10]
+        np.testing.assert_array_equal(candidate, lstm_first["tanh"][0])
+        np.testing.assert_allclose(np.sort_complex(eigenvalues), np.sort_complex(np.linalg.eigvals(candidate)))
+    lstm, gru = lstm_first["lstm"][0], lstm_first["gru"][0]
+    np.testing.assert_array_equal(lstm[:, :30], gru)  # i, f, g of the LSTM are drawn as r, z, n of the GRU
 
 
 # Closed forms -------------------------------------------------------------------------------
