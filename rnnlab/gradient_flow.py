@@ -40,6 +40,7 @@ notebook exercise. What the explorer knows about each kind of cell, the numbers,
 and the controls alike, is one row of CELL_KINDS.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, NamedTuple
@@ -66,10 +67,11 @@ DEFAULTS = {
 MAX_NORM_POINTS = 41
 RESCALE_EVERY = 4  # steps between checks of the running product's size (see log_norms_through_time)
 # States wider than this (the LSTM's (h, c) at H > 32) cost most: a third as many norms (sampled_steps), the
-# running product of Jacobians in float32 (its matrix products are most of the explorer's time there, and
-# float32 halves them; its relative error, about 1e-6 at T = 200 (tests/test_gradient_flow.py), is far below
-# a pixel of the log-scale picture and the summary's one decimal of log10), and the norms of the products, in
-# float64, by _largest_eigenvalues instead of all the eigenvalues.
+# Jacobians and their running product in float32 (its matrix products are most of the explorer's time there,
+# and float32 halves them; the norms' relative error, at most about 3e-5 at H = 64, T = 200 over gains 0 .. 6
+# and gate biases -5 .. 10 (tests/test_gradient_flow.py checks 1e-4), is far below a pixel of the log-scale
+# picture and the summary's one decimal of log10), and the norms of the products, in float64, by
+# _largest_eigenvalues instead of all the eigenvalues.
 WIDE_STATE = 64
 LANCZOS_STEPS = 16  # Krylov vectors per matrix in _largest_eigenvalues
 LANCZOS_TOLERANCE = 1e-10  # relative, of the largest eigenvalue: half that of the norm
@@ -424,7 +426,7 @@ class StepJacobians(NamedTuple):
 
 
 @np.errstate(over="ignore")  # see _exp
-def step_jacobians(cell, Wh, run):
+def step_jacobians(cell, Wh, run, dtype=None):
     """
     Per-step Jacobians of the state, differentiating `_step` by the complex step (see COMPLEX_STEP).
 
@@ -440,6 +442,9 @@ def step_jacobians(cell, Wh, run):
     - cell: A name in CELL_KINDS
     - Wh: Recurrent weights, of shape (H, kH)
     - run: What `run` returned
+    - dtype: Of the Jacobians (the derivatives are taken in float64): np.float64, or np.float32, in which
+      log_norms_through_time multiplies those of states wider than WIDE_STATE; None: float32 for those states
+      (but the GRU's, never wider), else float64
     Returns:
     - jacobians: StepJacobians; J_t[i, j] = d s_t[i] / d s_{t-1}[j]
     """
@@ -459,9 +464,12 @@ def step_jacobians(cell, Wh, run):
     Wh_T = Wh.reshape(H, blocks, H).transpose(1, 2, 0)  # (blocks, H, H): Wh_T[g] is block g of Wh, transposed
     if kind.cell_state:
         Wh_T = np.concatenate([Wh_T, Wh_T], axis=1)  # (blocks, S, H)
+    if dtype is None:
+        dtype = np.float32 if Wh_T.shape[1] > WIDE_STATE else np.float64
+    by_block, Wh_T = by_block.astype(dtype, copy=False), Wh_T.astype(dtype, copy=False)
     by_h = by_block.transpose(2, 1, 0) @ Wh_T.transpose(1, 0, 2)  # (S, T, H): one small product per row i
     by_h = by_h.transpose(1, 0, 2)  # (T, S, H), a view: each by_h[t] is a matrix BLAS reads as it is
-    return StepJacobians(by_h, by_c if kind.cell_state else None)
+    return StepJacobians(by_h, by_c.astype(dtype, copy=False) if kind.cell_state else None)
 
 
 def _lstm_slopes(run, recurrent):
@@ -547,9 +555,9 @@ def log_norms_through_time(jacobians, steps, dtype=None):
     Inputs:
     - jacobians: StepJacobians of T steps
     - steps: Increasing k in 0 .. T, of shape (K,)
-    - dtype: Of the running product: np.float64, or np.float32 (twice as fast; relative error about 1e-6 after
-      200 steps, far below what the picture can show, see WIDE_STATE); None: float32 for states wider than
-      WIDE_STATE, else float64
+    - dtype: Of the running product: np.float64, or np.float32 (twice as fast; relative error of the norms at
+      most about 3e-5 after 200 steps, far below what the picture can show, see WIDE_STATE); None: float32 for
+      states wider than WIDE_STATE, else float64
     Returns:
     - log_norms: Natural log of the state's norm, of shape (K,) (-inf where the product is exactly 0)
     """
@@ -558,9 +566,9 @@ def log_norms_through_time(jacobians, steps, dtype=None):
     if dtype is None:
         dtype = np.float32 if S > WIDE_STATE else np.float64
     single = np.dtype(dtype) == np.float32
-    if single:
-        by_h = by_h.astype(np.float32)
-        by_c = None if by_c is None else by_c.astype(np.float32)
+    if single:  # a no-op for the Jacobians of wide states, made in float32 (step_jacobians)
+        by_h = by_h.astype(np.float32, copy=False)
+        by_c = None if by_c is None else by_c.astype(np.float32, copy=False)
     steps = np.asarray(steps)
     wanted = {int(k): index for index, k in enumerate(steps)}
     products = np.zeros((len(steps), S, S))  # the (rescaled) product at every wanted k, in float64
@@ -666,6 +674,38 @@ def log_cell_path_norms(forget_gates, steps):
     return np.max(log_products[np.asarray(steps)], axis=1)
 
 
+_SEQUENCES = OrderedDict()  # every setting but T -> (T, run, step_jacobians) of the longest T computed, read-only
+SEQUENCES_KEPT = 4
+
+
+def _sequence(settings):
+    """
+    `run` and `step_jacobians` of one setting. A sequence is the start of any longer one with the same other settings
+    (`network` draws the same inputs for every T), and so are its states and Jacobians: a T shorter than one
+    computed before is cut from that one (what the T slider does, once it has been at its longest) instead of
+    being computed again. The last SEQUENCES_KEPT settings are kept.
+    """
+    T = settings["T"]
+    key = tuple(sorted((name, value) for name, value in settings.items() if name != "T"))
+    kept = _SEQUENCES.get(key)
+    if kept is None or kept[0] < T:
+        Wh, bias, drive = network(**settings)
+        trace = run(settings["cell"], Wh, bias, drive)
+        jacobians = step_jacobians(settings["cell"], Wh, trace)
+        for array in (*trace.values(), *jacobians):
+            if array is not None:
+                array.setflags(write=False)  # shared by the results of every shorter T
+        kept = _SEQUENCES[key] = (T, trace, jacobians)
+        while len(_SEQUENCES) > SEQUENCES_KEPT:
+            _SEQUENCES.popitem(last=False)
+    _SEQUENCES.move_to_end(key)
+    longest, trace, jacobians = kept
+    if longest == T:
+        return trace, jacobians
+    return ({name: array[:T] for name, array in trace.items()},
+            StepJacobians(*(None if array is None else array[:T] for array in jacobians)))
+
+
 def compute(settings):
     """
     Everything the explorer shows, for one setting of its controls.
@@ -691,11 +731,9 @@ def compute(settings):
     """
     cell, hidden_size, T = settings["cell"], settings["hidden_size"], settings["T"]
     kind = _kind(cell)
-    Wh, bias, drive = network(**settings)
     _, unit_eigenvalues, unit_sigma_max = _unit_gain_weights(cell, hidden_size, settings["init"],
                                                              settings["gain_by"], settings["seed"])
-    trace = run(cell, Wh, bias, drive)
-    jacobians = step_jacobians(cell, Wh, trace)
+    trace, jacobians = _sequence(settings)
     steps = sampled_steps(T, state_size=jacobians.by_h.shape[1])
     log_norms = log_norms_through_time(jacobians, steps)
     gates = None if kind.memory_gate is None else trace[kind.memory_gate.symbol]  # (T, H)

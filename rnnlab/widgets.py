@@ -159,6 +159,7 @@ class Explorer:
         self.data = None
         self.last_update_seconds = None
         self._results = OrderedDict()  # settings -> data, so that going back to a setting costs nothing
+        self._drawn = None  # the key of _results that the image shows
         self._holding = True  # while several controls move at once, only the last step updates
         for name, control in self.controls.items():
             control.value = start[name]
@@ -229,7 +230,9 @@ class Explorer:
         self.gate_note.value = (f'<div style="font-size: 0.9em; line-height: 1.3; color: var(--jp-ui-font-color2, '
                                 f'#616161)">{html.escape(note)}</div>')
         try:
-            key = tuple(settings.values())
+            # A cell without a memory gate has no use for the gate bias: moving that slider computes and draws nothing.
+            key = tuple(None if name == "gate_bias" and kind.memory_gate is None else value
+                        for name, value in settings.items())
             if key not in self._results:
                 # One BLAS thread: these matrices are small, and a second thread only waits for the first.
                 with _blas_limit(1):
@@ -237,8 +240,11 @@ class Explorer:
                 while len(self._results) > 64:
                     self._results.popitem(last=False)
             self._results.move_to_end(key)
-            self.data = self._results[key]
-            self.image.value = self.pictures.draw(self.data)
+            data = self._results[key]
+            self.data = data if data["settings"] == settings else {**data, "settings": dict(settings)}
+            if key != self._drawn:
+                self.image.value = self.pictures.draw(self.data)
+                self._drawn = key
         except Exception as error:
             self.summary.value = f'<span style="color: #b00">The explorer failed: {html.escape(repr(error))}</span>'
             raise

@@ -140,25 +140,27 @@ def test_norms_survive_products_beyond_the_range_of_float64():
 # The explorer's shortcuts give the numbers of the plain computation ----------------------------
 
 
-def lstm_jacobians(**changes):
+def lstm_jacobians(dtype=None, **changes):
     """The Jacobians of an LSTM at the explorer's largest default size, H = 64 (state 128), T = 200."""
     config = settings(cell="lstm", hidden_size=64, T=200, **changes)
     Wh, bias, drive = gradient_flow.network(**config)
-    return gradient_flow.step_jacobians("lstm", Wh, gradient_flow.run("lstm", Wh, bias, drive))
+    return gradient_flow.step_jacobians("lstm", Wh, gradient_flow.run("lstm", Wh, bias, drive), dtype=dtype)
 
 
 @pytest.mark.parametrize("gain, gate_bias, seed", [(0.5, 1.0, 0), (0.5, 5.0, 1), (0.0, -5.0, 2), (1.0, 10.0, 3),
                                                    (3.0, 1.0, 4), (6.0, -5.0, 5)])
 def test_float32_products_of_wide_states_show_what_float64_shows(gain, gate_bias, seed):
-    """States wider than WIDE_STATE (the LSTM at H = 64) run the product of Jacobians in float32: the curve agrees
-    with float64 far within what the picture can show (relative 1e-4; it is about 1e-6), zero norms stay zero,
-    and the summary's readout of the last norm (log10, one decimal) is the same."""
+    """States wider than WIDE_STATE (the LSTM at H = 64) keep their Jacobians and run their product in float32: the
+    curve agrees with float64 far within what the picture can show (relative 1e-4; it is about 1e-6), zero norms
+    stay zero, and the summary's readout of the last norm (log10, one decimal) is the same."""
     jacobians = lstm_jacobians(gain=gain, gate_bias=gate_bias, seed=seed)
-    assert jacobians.by_h.shape[1] > gradient_flow.WIDE_STATE
+    assert jacobians.by_h.shape[1] > gradient_flow.WIDE_STATE and jacobians.by_h.dtype == np.float32
     steps = gradient_flow.sampled_steps(200, jacobians.by_h.shape[1])
-    exact = gradient_flow.log_norms_through_time(jacobians, steps, dtype=np.float64)
-    shown = gradient_flow.log_norms_through_time(jacobians, steps)  # the explorer's: float32
-    np.testing.assert_array_equal(shown, gradient_flow.log_norms_through_time(jacobians, steps, dtype=np.float32))
+    exact = gradient_flow.log_norms_through_time(lstm_jacobians(np.float64, gain=gain, gate_bias=gate_bias, seed=seed),
+                                                 steps, dtype=np.float64)
+    shown = gradient_flow.compute(settings(cell="lstm", hidden_size=64, T=200, gain=gain, gate_bias=gate_bias,
+                                           seed=seed))["log_norms"]  # what the explorer shows
+    np.testing.assert_array_equal(shown, gradient_flow.log_norms_through_time(jacobians, steps))
     np.testing.assert_array_equal(np.isfinite(shown), np.isfinite(exact))
     finite = np.isfinite(exact)
     np.testing.assert_allclose(np.exp(shown[finite] - exact[finite]), 1.0, rtol=1e-4)
@@ -168,7 +170,7 @@ def test_float32_products_of_wide_states_show_what_float64_shows(gain, gate_bias
 def test_largest_eigenvalues_are_those_of_all_eigenvalues_or_computed_as_those():
     """_largest_eigenvalues (the norms of wide states) proves its Krylov estimate to LANCZOS_TOLERANCE, and hands
     the matrices it cannot prove (close largest eigenvalues) to np.linalg.eigvalsh: every answer is the largest."""
-    jacobians = lstm_jacobians(gain=0.5, gate_bias=1.0)
+    jacobians = lstm_jacobians(np.float64, gain=0.5, gate_bias=1.0)
     rng = np.random.default_rng(0)
     dense = jacobians.dense()
     products = [functools.reduce(np.matmul, dense[-k:]) for k in (1, 2, 7, 30)]
@@ -199,6 +201,34 @@ def test_run_gives_each_step_what_the_step_function_gives():
                 np.testing.assert_allclose(run[name][t], gate, rtol=1e-13, atol=1e-15, err_msg=f"{cell} {name} {t}")
             if cell == "lstm":
                 np.testing.assert_array_equal(run["c"][t], c)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_shorter_t_cut_from_a_longer_sequence_gives_what_computing_it_gives(cell, monkeypatch):
+    """compute keeps the longest sequence of a setting and cuts shorter T from it: the numbers are those of a fresh
+    computation; any other setting, or a longer T, computes anew."""
+    config = settings(cell=cell, hidden_size=8, T=70, gain=1.2, gate_bias=2.0, seed=9)
+    gradient_flow._SEQUENCES.clear()
+    gradient_flow.compute(config)
+    runs = []
+    real_run = gradient_flow.run
+    monkeypatch.setattr(gradient_flow, "run", lambda *args: runs.append(args) or real_run(*args))
+    cut = gradient_flow.compute({**config, "T": 45})
+    assert runs == []
+    gradient_flow._SEQUENCES.clear()
+    fresh = gradient_flow.compute({**config, "T": 45})
+    assert len(runs) == 1
+    for name, value in fresh.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_allclose(cut[name], value, rtol=1e-12, atol=1e-300, err_msg=name)
+        elif name != "settings":
+            assert cut[name] == value, name
+    np.testing.assert_array_equal(cut["states"], fresh["states"])
+    for change in [{"gain": 1.3}, {"seed": 10}, {"input_scale": 0.5}, {"T": 80}]:
+        gradient_flow.compute({**config, "T": 45, **change})
+    assert len(runs) == 5  # each computed anew
+    gradient_flow.compute({**config, "T": 75})
+    assert len(runs) == 5  # cut from T = 80
 
 
 def test_cells_share_the_blocks_they_have_in_common_whatever_was_drawn_first():

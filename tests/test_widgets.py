@@ -124,6 +124,30 @@ def test_every_control_changes_what_is_computed(explorer):
     assert before["sigma_max"] == pytest.approx(2.0)  # gain 2 as W's largest singular value
 
 
+def test_the_gate_bias_of_a_cell_without_gates_computes_and_draws_nothing_but_a_gated_cell_recomputes(
+        explorer, monkeypatch):
+    """Results are cached without the gate bias for cells that have no gate: moving its slider neither computes nor
+    draws, the data still carry the slider's value, and a gated cell, or any other control, computes anew."""
+    import rnnlab.widgets as widgets_module
+
+    explorer.set(cell="tanh", hidden_size=12, T=30, gate_bias=1.0, seed=6)
+    calls = []
+    monkeypatch.setattr(widgets_module, "compute", lambda settings: calls.append(settings) or compute(settings))
+    before, image = explorer.data, explorer.image.value
+    explorer.controls["gate_bias"].value = 3.0
+    assert calls == [] and explorer.image.value is image
+    assert explorer.data["settings"] == explorer.settings and explorer.data["settings"]["gate_bias"] == 3.0
+    np.testing.assert_array_equal(explorer.data["norms"], before["norms"])
+    explorer.controls["gain"].value = 1.3
+    assert len(calls) == 1 and explorer.image.value is not image
+    explorer.set(cell="gru", gate_bias=1.0)
+    gru = explorer.data
+    explorer.controls["gate_bias"].value = 3.0
+    assert len(calls) == 3 and explorer.data["settings"]["gate_bias"] == 3.0
+    assert not np.allclose(explorer.data["gates"], gru["gates"])
+    np.testing.assert_array_equal(explorer.data["norms"], compute(explorer.settings)["norms"])
+
+
 def test_gain_scales_the_weights_and_their_eigenvalues(explorer):
     explorer.set(cell="tanh", hidden_size=16, T=40, init="gaussian", gain=1.0, gain_by="singular value", seed=2)
     one = explorer.data
