@@ -66,13 +66,16 @@ DEFAULTS = {
 # still formed for every k: it is the norms that cost).
 MAX_NORM_POINTS = 41
 RESCALE_EVERY = 4  # steps between checks of the running product's size (see log_norms_through_time)
-# States wider than this (the LSTM's (h, c) at H > 32) cost most: a third as many norms (sampled_steps), the
-# Jacobians and their running product in float32 (its matrix products are most of the explorer's time there,
-# and float32 halves them; the norms' relative error, at most about 3e-5 at H = 64, T = 200 over gains 0 .. 6
-# and gate biases -5 .. 10 (tests/test_gradient_flow.py checks 1e-4), is far below a pixel of the log-scale
-# picture and the summary's one decimal of log10), and the norms of the products, in float64, by
-# _largest_eigenvalues instead of all the eigenvalues.
+# States wider than this (the LSTM's (h, c) at H > 32) get a third as many norms (sampled_steps), taken by
+# _largest_eigenvalues instead of all the eigenvalues (a norm costs S**3).
 WIDE_STATE = 64
+# Gated cells whose packed weights are wider than this (the LSTM at H > 32, the GRU at H > 42) make their Jacobians
+# and run their product in float32: those matrix products are most of the explorer's time there, and float32
+# halves them. The norms' relative error, at most about 3e-5 at H = 64, T = 200 over gains 0 .. 6 and gate biases
+# -5 .. 10 (tests/test_gradient_flow.py checks 1e-4), is far below a pixel of the log-scale picture and the
+# summary's one decimal of log10; the norms of the products are taken in float64. The plain cells (at most 128
+# columns) stay in float64 throughout.
+SINGLE_PRECISION_WIDER_THAN = 128
 LANCZOS_STEPS = 16  # Krylov vectors per matrix in _largest_eigenvalues
 LANCZOS_TOLERANCE = 1e-10  # relative, of the largest eigenvalue: half that of the norm
 
@@ -442,9 +445,9 @@ def step_jacobians(cell, Wh, run, dtype=None):
     - cell: A name in CELL_KINDS
     - Wh: Recurrent weights, of shape (H, kH)
     - run: What `run` returned
-    - dtype: Of the Jacobians (the derivatives are taken in float64): np.float64, or np.float32, in which
-      log_norms_through_time multiplies those of states wider than WIDE_STATE; None: float32 for those states
-      (but the GRU's, never wider), else float64
+    - dtype: Of the Jacobians (the derivatives are taken in float64; log_norms_through_time multiplies them in
+      their own precision): np.float64 or np.float32; None: float32 for weights wider than
+      SINGLE_PRECISION_WIDER_THAN, else float64
     Returns:
     - jacobians: StepJacobians; J_t[i, j] = d s_t[i] / d s_{t-1}[j]
     """
@@ -452,8 +455,10 @@ def step_jacobians(cell, Wh, run, dtype=None):
     kind = _kind(cell)
     blocks = kind.blocks
     recurrent = run["recurrent"]  # h_{t-1} Wh, (T, kH)
+    if dtype is None:
+        dtype = np.float32 if Wh.shape[1] > SINGLE_PRECISION_WIDER_THAN else np.float64
     if cell == "gru":
-        return StepJacobians(_gru_step_jacobians(Wh, run, recurrent), None)
+        return StepJacobians(_gru_step_jacobians(Wh, run, recurrent, dtype), None)
     if cell == "lstm":
         by_block, by_c = _lstm_slopes(run, recurrent)  # (blocks, T, S): d s_t[i] / d a_g[i], unit i of block g
     else:
@@ -464,8 +469,6 @@ def step_jacobians(cell, Wh, run, dtype=None):
     Wh_T = Wh.reshape(H, blocks, H).transpose(1, 2, 0)  # (blocks, H, H): Wh_T[g] is block g of Wh, transposed
     if kind.cell_state:
         Wh_T = np.concatenate([Wh_T, Wh_T], axis=1)  # (blocks, S, H)
-    if dtype is None:
-        dtype = np.float32 if Wh_T.shape[1] > WIDE_STATE else np.float64
     by_block, Wh_T = by_block.astype(dtype, copy=False), Wh_T.astype(dtype, copy=False)
     by_h = by_block.transpose(2, 1, 0) @ Wh_T.transpose(1, 0, 2)  # (S, T, H): one small product per row i
     by_h = by_h.transpose(1, 0, 2)  # (T, S, H), a view: each by_h[t] is a matrix BLAS reads as it is
@@ -498,7 +501,7 @@ def _lstm_slopes(run, recurrent):
     return by_block, np.stack([np.imag(h), np.imag(c)], axis=1) / COMPLEX_STEP
 
 
-def _gru_step_jacobians(Wh, run, recurrent):
+def _gru_step_jacobians(Wh, run, recurrent, dtype=np.float64):
     """
     ds_t / dh_{t-1} of the GRU, of shape (T, H, H), by the chain rule through its matrix products.
 
@@ -506,7 +509,8 @@ def _gru_step_jacobians(Wh, run, recurrent):
     h_{t-1}; p = x_t Wx_n + b_n + u Wh_n, and unit j of u = r * h_{t-1} (`_gru_reset`) on unit j of a_r
     and of h_{t-1}; a_r and a_z are h_{t-1} Wh_r and h_{t-1} Wh_z plus the input. So, with every
     unit-by-unit derivative taken by one complex step moving that argument of all units at once,
-    J_t = diag(dh/da_z) Wh_z^T + diag(dh/dp) Wh_n^T (diag(du/dh) + diag(du/da_r) Wh_r^T) + diag(dh/dh_{t-1}).
+    J_t = diag(dh/da_z) Wh_z^T + diag(dh/dp) Wh_n^T (diag(du/dh) + diag(du/da_r) Wh_r^T) + diag(dh/dh_{t-1}),
+    in `dtype` (the derivatives are taken in float64).
     """
     T, H = run["h"].shape
     step = 1j * COMPLEX_STEP
@@ -519,9 +523,11 @@ def _gru_step_jacobians(Wh, run, recurrent):
         arguments[moved] = arguments[moved] + step
         return np.imag(function(_logistic(arguments[0]), *arguments[1:])) / COMPLEX_STEP  # (T, H)
 
-    by_update, by_candidate, by_state = (slope(_gru_mix, a_z, pre, h_prev, moved=m) for m in range(3))
-    reset_by_state, reset_by_gate = (slope(_gru_reset, a_r, h_prev, moved=m) for m in (1, 0))
-    Wh_r_T, Wh_z_T, Wh_n_T = (Wh[:, g * H:(g + 1) * H].T for g in range(3))  # (H, H) each
+    by_update, by_candidate, by_state = (slope(_gru_mix, a_z, pre, h_prev, moved=m).astype(dtype, copy=False)
+                                         for m in range(3))
+    reset_by_state, reset_by_gate = (slope(_gru_reset, a_r, h_prev, moved=m).astype(dtype, copy=False)
+                                     for m in (1, 0))
+    Wh_r_T, Wh_z_T, Wh_n_T = (Wh[:, g * H:(g + 1) * H].T.astype(dtype) for g in range(3))  # (H, H) each
     # Wh_n^T (diag(du/da_r) Wh_r^T + diag(du/dh)): how u's change moves p, per step (in place: T H^2 each)
     units = np.arange(H)
     inner = reset_by_gate[:, :, None] * Wh_r_T  # (T, H, H)
@@ -556,15 +562,15 @@ def log_norms_through_time(jacobians, steps, dtype=None):
     - jacobians: StepJacobians of T steps
     - steps: Increasing k in 0 .. T, of shape (K,)
     - dtype: Of the running product: np.float64, or np.float32 (twice as fast; relative error of the norms at
-      most about 3e-5 after 200 steps, far below what the picture can show, see WIDE_STATE); None: float32 for
-      states wider than WIDE_STATE, else float64
+      most about 3e-5 after 200 steps, far below what the picture can show, see SINGLE_PRECISION_WIDER_THAN);
+      None: that of the Jacobians
     Returns:
     - log_norms: Natural log of the state's norm, of shape (K,) (-inf where the product is exactly 0)
     """
     by_h, by_c = jacobians
     T, S, H = by_h.shape
     if dtype is None:
-        dtype = np.float32 if S > WIDE_STATE else np.float64
+        dtype = np.float32 if by_h.dtype == np.float32 else np.float64
     single = np.dtype(dtype) == np.float32
     if single:  # a no-op for the Jacobians of wide states, made in float32 (step_jacobians)
         by_h = by_h.astype(np.float32, copy=False)
