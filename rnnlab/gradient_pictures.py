@@ -13,6 +13,7 @@ under its controls. What a view says about a cell comes from its row of `gradien
 """
 
 import io
+import itertools
 from collections import OrderedDict
 
 import matplotlib
@@ -34,6 +35,7 @@ NICE_RADII = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 NICE_FRACTIONS = (0.1, 0.2, 0.5, 1.0)
 NICE_STEPS = (10, 25, 50, 100, 150, 200)  # time axes: a shorter T leaves the right end empty
 NICE_UNITS = (8, 16, 32, 48, 64, 96, 128)
+BACKGROUNDS_KEPT = 64  # backgrounds drawn on demand (the norm view's, at new y ranges) that are kept, the last used
 NORMS_LEGEND_CORNERS = ("upper right", "lower right", "upper left", "lower left")  # first free one wins ties
 NICE_COLOUR_RANGES = tuple(scale * 10.0 ** power for power in range(-3, 9) for scale in (1, 2, 5))
 # The views whose axes are redrawn while the explorer is used (their limits follow T, H and the norms):
@@ -145,7 +147,8 @@ class Pictures:
             self._blanks[name] = Rectangle((column / 2, row / 2), 0.5, 0.5, transform=self.figure.transFigure,
                                            facecolor="white", edgecolor="none")
             self.quarters[name] = Bbox.from_bounds(column * width / 2, row * height / 2, width / 2, height / 2)
-        self._backgrounds = OrderedDict()
+        self._backgrounds = OrderedDict()  # (view, limits) -> pixel regions: prepared ones, and the last drawn
+        self._prepared = set()  # the keys of those that `prepare` drew, kept for good
         self.canvas.draw()  # lays the figure out once and makes the renderer
         # Every title and legend, made now so that switching cells draws no text.
         self.overlays = {}
@@ -270,18 +273,29 @@ class Pictures:
 
     def prepare(self, hidden_size, T):
         """
-        Draw now the backgrounds that most updates need, so that they cost nothing later: the
-        eigenvalue and histogram views at every radius and height they can have, and the
-        hidden-state view of this T and H in the colours of the bounded cells.
+        Draw now the backgrounds that updates need and that do not depend on the norms, so that they cost
+        nothing later (a background costs about 10 ms, a fifth of an update's budget; these take about a
+        second, once): the eigenvalue and histogram views at every radius and height they can have, the
+        hidden-state view at every T and H (this T and H first) and its colourbar at every colour range, and
+        the norm view's x tick labels at every T. They are kept for good (see `_background`).
         """
         for radius in NICE_RADII:
-            self._background("eigenvalues", ((-radius, radius), (-radius, radius)))
+            self._prepare("eigenvalues", ((-radius, radius), (-radius, radius)))
         for fraction in NICE_FRACTIONS:
-            self._background("derivatives", ((0, 1), (0, fraction)))
+            self._prepare("derivatives", ((0, 1), (0, fraction)))
         steps, units = _snap_up(T, NICE_STEPS), _snap_up(hidden_size, NICE_UNITS)
-        self._background("states", ((0.5, steps + 0.5), (0.5, units + 0.5)))
-        for state_range in dict.fromkeys(kind.state_range for kind in CELL_KINDS.values() if kind.state_range):
-            self._background("colourbar", state_range)
+        for steps, units in dict.fromkeys([(steps, units), *itertools.product(NICE_STEPS, NICE_UNITS)]):
+            self._prepare("states", ((0.5, steps + 0.5), (0.5, units + 0.5)))
+        colour_ranges = [kind.state_range for kind in CELL_KINDS.values() if kind.state_range]
+        for state_range in dict.fromkeys(colour_ranges + [(-bound, bound) for bound in NICE_COLOUR_RANGES]):
+            self._prepare("colourbar", state_range)
+        for steps in NICE_STEPS:  # a norm view at some y range, for the strip of x tick labels it stores
+            self._background("norms", ((0, steps), (-10.0, 0.0)))
+            self._prepared.add(("norms x tick labels", (0, steps)))
+
+    def _prepare(self, name, limits):
+        self._background(name, limits)
+        self._prepared.add((name, limits))
 
     def _background(self, name, limits):
         """
@@ -327,8 +341,8 @@ class Pictures:
                 label.set_visible(True)
             self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters[name])]
         self._backgrounds.move_to_end(key)
-        while len(self._backgrounds) > 64:
-            self._backgrounds.popitem(last=False)
+        while len(self._backgrounds) > len(self._prepared) + BACKGROUNDS_KEPT:  # the oldest that `prepare` did not draw
+            del self._backgrounds[next(stored for stored in self._backgrounds if stored not in self._prepared)]
         return self._backgrounds[key]
 
     def draw(self, data):

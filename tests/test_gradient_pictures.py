@@ -55,3 +55,31 @@ def test_a_new_y_range_over_stored_x_tick_labels_gives_the_picture_of_a_fresh_fi
     fresh = Pictures()
     fresh.draw(target)
     np.testing.assert_array_equal(reused, np.asarray(fresh.canvas.buffer_rgba()))
+
+
+def test_prepared_backgrounds_are_kept_and_spare_every_view_but_the_norms_a_drawing():
+    """prepare draws every background that does not follow the norms (every T, H, colour range, radius, height) and
+    they are never evicted by the ones drawn later: a new T, H or colour range then draws at most the norm view."""
+    from rnnlab import gradient_pictures
+
+    pictures = Pictures()
+    pictures.prepare(DEFAULTS["hidden_size"], DEFAULTS["T"])
+    prepared = set(pictures._prepared)
+    assert prepared <= set(pictures._backgrounds)
+    for top in range(gradient_pictures.BACKGROUNDS_KEPT + 10):  # more norm ranges than are kept
+        pictures._background("norms", ((0, 200), (-1000.0 - top, 1.0)))
+    assert prepared <= set(pictures._backgrounds)
+    assert len(pictures._backgrounds) == len(prepared) + gradient_pictures.BACKGROUNDS_KEPT
+    drawn = []
+    real = Pictures._background
+
+    def spy(self, name, limits):
+        if (name, limits) not in self._backgrounds:
+            drawn.append(name)
+        return real(self, name, limits)
+
+    pictures._background = spy.__get__(pictures)
+    for config in [dict(cell="linear", T=37, hidden_size=100, gain=1.4), dict(cell="relu", T=150, hidden_size=7),
+                   dict(cell="tanh", T=3, hidden_size=128, gain=2.5), dict(cell="gru", T=90, hidden_size=20)]:
+        pictures.draw(compute({**DEFAULTS, **config}))
+    assert set(drawn) <= {"norms"}, drawn
