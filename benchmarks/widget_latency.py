@@ -7,8 +7,9 @@ runs the same code as a move in the browser: compute, draw, encode) to values it
 had before, so nothing comes from the explorer's cache of results (nor from its sequences,
 see `move`). Prints the median and the worst update in milliseconds and the worst as a
 fraction of the 50 ms budget (below 1.00: within budget), per control and over all moves, in
-wall-clock and in CPU time (CPU time is what a busy machine changes least). "first" is the very first move of a control, which may
-also have to draw axes it has not drawn before; the later moves mostly reuse them.
+wall-clock and in CPU time (CPU time is what a busy machine changes least). "first" is the
+very first move of a control, which may also have to draw axes it has not drawn before; the
+later moves mostly reuse them.
 """
 
 import argparse

@@ -377,9 +377,11 @@ class Pictures:
         self.gamma_circle.set_visible(inverse_gamma != 1)
         self.sigma_circle.set_data(data["sigma_max"] * self.circle[0], data["sigma_max"] * self.circle[1])
 
-        counts, _ = np.histogram(np.clip(data["derivatives"], 0, 1), HISTOGRAM_EDGES)
+        # Equal bins given as their count and range: numpy's fast path, with the counts of HISTOGRAM_EDGES.
+        bins = {"bins": len(HISTOGRAM_EDGES) - 1, "range": (HISTOGRAM_EDGES[0], HISTOGRAM_EDGES[-1])}
+        counts, _ = np.histogram(np.clip(data["derivatives"], 0, 1), **bins)
         self.derivative_bars.set_data(counts / data["derivatives"].size)
-        gate_counts = np.histogram(data["gates"], HISTOGRAM_EDGES)[0] / data["gates"].size if gated else 0 * counts
+        gate_counts = np.histogram(data["gates"], **bins)[0] / data["gates"].size if gated else 0 * counts
         self.gate_bars.set_data(gate_counts)
         self.gate_bars.set_visible(gated)
 
@@ -406,6 +408,7 @@ class Pictures:
             for region in regions:
                 self.canvas.restore_region(region)
         image = io.BytesIO()
-        rgba = Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba())
-        rgba.convert("RGB").save(image, format="jpeg", quality=90, subsampling=0)  # 4:4:4 keeps thin lines sharp
+        # The canvas's RGBA read as RGB (the opaque figure's alpha skipped as it is read, without a converted copy).
+        rgb = Image.frombuffer("RGB", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBX", 0, 1)
+        rgb.save(image, format="jpeg", quality=90, subsampling=0)  # 4:4:4 keeps thin lines sharp
         return image.getvalue()

@@ -83,3 +83,33 @@ def test_prepared_backgrounds_are_kept_and_spare_every_view_but_the_norms_a_draw
                    dict(cell="tanh", T=3, hidden_size=128, gain=2.5), dict(cell="gru", T=90, hidden_size=20)]:
         pictures.draw(compute({**DEFAULTS, **config}))
     assert set(drawn) <= {"norms"}, drawn
+
+
+def test_the_image_and_the_histograms_are_those_of_the_plain_formulas():
+    """draw reads the canvas as RGB without a converted copy and counts the histograms by numpy's equal-bin path:
+    the JPEG is byte for byte that of the RGBA canvas converted to RGB, and the bars are the counts in HISTOGRAM_EDGES,
+    values on the edges included."""
+    import io
+
+    from PIL import Image
+
+    from rnnlab.gradient_pictures import HISTOGRAM_EDGES
+
+    pictures = Pictures()
+    for config in [dict(cell="lstm", T=60), dict(cell="sigmoid", gain=3.0)]:
+        data = compute({**DEFAULTS, **config})
+        jpeg = pictures.draw(data)
+        rgba = Image.frombuffer("RGBA", pictures.canvas.get_width_height(), pictures.canvas.buffer_rgba())
+        expected = io.BytesIO()
+        rgba.convert("RGB").save(expected, format="jpeg", quality=90, subsampling=0)
+        assert jpeg == expected.getvalue()
+        counts = np.histogram(np.clip(data["derivatives"], 0, 1), HISTOGRAM_EDGES)[0]
+        np.testing.assert_allclose(pictures.derivative_bars.get_data().values, counts / data["derivatives"].size)
+        if data["gates"] is not None:
+            gates = np.histogram(data["gates"], HISTOGRAM_EDGES)[0] / data["gates"].size
+            np.testing.assert_allclose(pictures.gate_bars.get_data().values, gates)
+    edges = np.concatenate([HISTOGRAM_EDGES, np.nextafter(HISTOGRAM_EDGES, 2.0)[:-1],
+                            np.nextafter(HISTOGRAM_EDGES, -1.0)[1:]])
+    pictures.draw({**data, "derivatives": edges.reshape(1, -1), "gates": edges.reshape(1, -1)})
+    counts = np.histogram(edges, HISTOGRAM_EDGES)[0] / edges.size
+    np.testing.assert_array_equal(pictures.derivative_bars.get_data().values, counts)
