@@ -1,6 +1,6 @@
 """Tests for rnnlab.attention_view, notebook 08's view of attention and the beam: driven from Python with a fake
 explain (no model), checking the HTML and the picture it shows. tests/test_attention_view_browser.py runs the same
-fake in JupyterLab; fake_explain and EXAMPLES are importable for that."""
+fake (tests/attention_fake.py) in JupyterLab."""
 
 import html
 import io
@@ -10,35 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from attention_fake import EXAMPLES, OTHER, PEAK, fake_explain, peak
+
 from rnnlab.attention_view import CELL, LEFT, OWN_TEXT, TOP, AttentionView, map_size
-
-# The fake translator: what it writes for the examples (anything else it can read becomes OTHER).
-EXAMPLES = {"tuesday, 3 may 1999": "1999-05-03", "12/04/87": "1987-04-12", "1 jan 2001": "2001-01-01"}
-OTHER = "2000-01-01"
-VOCABULARY = set("abcdefghijklmnopqrstuvwxyz0123456789 ,./-")
-PEAK = 0.73  # the weight of the input character each step reads most
-
-
-def peak(t, text):
-    """The input position that output step t reads most."""
-    return (3 * t) % len(text)
-
-
-def fake_explain(text, k):
-    """explain as notebook 08 defines it, made up: step t reads input peak(t, text) with weight PEAK, the rest evenly;
-    the beam after step t holds the true beginning (log-probability -0.25 per step) and k - 1 worse ones ending in x, y..."""
-    unknown = sorted(set(text) - VOCABULARY)
-    if unknown:
-        raise ValueError(f"characters not in the vocabulary: {unknown}")
-    output = list(EXAMPLES.get(text, OTHER)) + ["</s>"]
-    weights = np.full((len(output), len(text)), (1 - PEAK) / (len(text) - 1))
-    for t in range(len(output)):
-        weights[t, peak(t, text)] = PEAK
-    iso = "".join(output[:-1])
-    beams = [[(iso[:t + 1], -0.25 * (t + 1))] + [(iso[:t] + "xyzw"[j], -1.5 - j - 0.1 * t) for j in range(k - 1)]
-             for t in range(len(output))]
-    return {"input": text, "output": output, "weights": weights, "beams": beams}
-
 
 class Counting:
     """fake_explain, counting its calls by (text, k)."""

@@ -1,5 +1,5 @@
 """Notebook 08's attention view in a real browser (Debian's Chromium, driven by Playwright) inside JupyterLab, with
-test_attention_view's fake explain (no model): a notebook that shows the view is run with Run All, then the test
+the fake explain of tests/attention_fake.py (no model): a notebook that shows the view is run with Run All, then the test
 presses "next step", moves the step slider with the keyboard, picks another example and types a text with a character
 the fake does not know, and checks what the browser shows each time. Screenshots: tests/output/attention_view*.png."""
 
@@ -8,7 +8,7 @@ import re
 import nbformat
 from conftest import LAB_TOKEN, REPO, require_module, running_lab
 
-from test_attention_view import EXAMPLES, OTHER, PEAK, peak
+from attention_fake import EXAMPLES, OTHER, PEAK, peak
 
 sync_api = require_module("playwright.sync_api", "playwright is a test extra: make test installs it")
 NOTEBOOK = "attention_view.ipynb"
@@ -20,7 +20,7 @@ def write_notebook(work):
     """The notebook the test runs, in the workspace make lab serves: the fake explain, then the view, as 08 shows it."""
     work.mkdir(parents=True)
     cells = [nbformat.v4.new_code_cell(f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
-                                       "from test_attention_view import EXAMPLES, fake_explain"),
+                                       "from attention_fake import EXAMPLES, fake_explain"),
              nbformat.v4.new_code_cell("from rnnlab.attention_view import AttentionView\n\n"
                                        "view = AttentionView(fake_explain, list(EXAMPLES), width=3)\ndisplay(view)")]
     kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
