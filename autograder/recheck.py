@@ -55,6 +55,8 @@ class Probe:
     # model's predictions on inputs drawn here, e.g. its error on new sequences must be below a bound)
     check: object = None
     function: str = ""  # for ``values``: the graded function it calls (gradient re-checks compare with it)
+    # for ``gradients``: the largest relative error that passes, as the cell's own check_gradients_match(threshold=)
+    threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass
@@ -243,7 +245,7 @@ def judge(task, arrays, errors, reference, forward_right=None):
             if trusted:
                 numeric = numerical_gradient(forward, {key: array.copy() for key, array in inputs.items()}, name,
                                              task.douts)
-                if not gradient_error(grad, numeric.reshape(value.shape)) < DEFAULT_THRESHOLD:
+                if not gradient_error(grad, numeric.reshape(value.shape)) < probe.threshold:
                     return f"{probe.describe}: d{name} does not agree with finite differences"
                 continue
             # the centred differences of the outputs answer() computed in the kernel at x + h and x - h
@@ -253,7 +255,7 @@ def judge(task, arrays, errors, reference, forward_right=None):
                 if any(shifted is None or shifted.shape != (value.size, *dout.shape) for shifted in (plus, minus)):
                     return f"{probe.describe}: the forward pass did not give outputs of a fixed shape"
                 numeric += ((plus - minus) * dout).reshape(value.size, -1).sum(axis=1) / (2 * DEFAULT_H)
-            if not gradient_error(grad, numeric.reshape(value.shape)) < DEFAULT_THRESHOLD:
+            if not gradient_error(grad, numeric.reshape(value.shape)) < probe.threshold:
                 return f"{probe.describe}: d{name} does not agree with finite differences"
         return ""
     if probe.kind == "outcome":

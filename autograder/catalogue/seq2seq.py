@@ -57,6 +57,14 @@ def _softmax_inputs(scale):
     return inputs
 
 
+def _stable_inputs(rng):
+    """Scores between 695 and 715: np.exp overflows above 709.8, so an unshifted softmax gives NaN where a row's
+    largest score overflows and 0 beside it, and right weights in rows where none does."""
+    scores = 695.0 + 20.0 * rng.uniform(size=(3, 2, 5))
+    padded = np.arange(5)[None, None, :] >= LENGTHS[:, None, None]
+    return {"scores": scores + 3000.0 * padded, "lengths": LENGTHS.copy()}
+
+
 def _masked_softmax(ns, scores, lengths):
     with np.errstate(all="ignore"):  # an unshifted softmax overflows on the large scores: its NaNs are its mistake
         return {"weights": ns["masked_softmax"](scores, _as_ints(lengths))}
@@ -165,9 +173,50 @@ def _greedy_inputs(rng):
     return {name: inputs[name] for name in ("x", "x_lengths", *ENCODER, *DECODER)}
 
 
+MODELS = 4  # the greedy re-check decodes with several random models: one model's rows often all end alike
+
+
+def _many_rows_inputs(rng, N=32):
+    """Like the worked example, with 32 rows of random lengths and 4 random models (their arrays named
+    <name>_<model>): rows that end early, late and never."""
+    x = rng.integers(3, V_IN, size=(N, 5))
+    lengths = rng.integers(1, 6, size=N)
+    x[np.arange(5) >= lengths[:, None]] = 0
+    inputs = {"x": x, "x_lengths": lengths}
+    for model in range(MODELS):
+        params = {**_encoder_params(rng), **_decoder_params(rng)}
+        params["b_out"] = np.array([-4.0, -4.0, 1.5, 0.0, 0.0, 0.0]) + 0.5 * params["b_out"]
+        params["W_out"] = 2.0 * params["W_out"]
+        inputs.update({f"{name}_{model}": value for name, value in params.items()})
+    return inputs
+
+
+def _greedy_models(ns, x, x_lengths, **arrays):
+    outputs = {}
+    for model in range(MODELS):
+        params = {name: arrays[f"{name}_{model}"] for name in ENCODER + DECODER}
+        ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=8)
+        outputs.update({f"ids_{model}": np.asarray(ids, dtype=np.float64), f"log_prob_{model}": log_prob,
+                        f"weights_{model}": weights})
+    return outputs
+
+
 def _greedy(ns, x, x_lengths, **params):
     ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=6)
     return {"ids": np.asarray(ids, dtype=np.float64), "log_prob": log_prob, "weights": weights}
+
+
+def _tiny_model_inputs(rng):
+    """Fresh parameters of the shapes of the notebook's tiny_model (embed 2, hidden 2, the dates' vocabularies), at
+    its scales."""
+    from rnnlab.data import date_vocabularies
+
+    source, target = (len(vocab) for vocab in date_vocabularies())
+    shapes = {"E_src": (source, 2), "Wx_fwd": (2, 8), "Wh_fwd": (2, 8), "b_fwd": (8,), "Wx_bwd": (2, 8),
+              "Wh_bwd": (2, 8), "b_bwd": (8,), "E_tgt": (target, 2), "Wx_dec": (2, 16), "Wh_dec": (4, 16),
+              "b_dec": (16,), "Wk": (4, 4), "W_out": (8, target), "b_out": (target,)}
+    return {name: rng.normal(scale=1.5 if name in ("E_src", "E_tgt", "Wk") else 1.0, size=shape)
+            for name, shape in shapes.items()}
 
 
 # accuracy and beam search -------------------------------------------------------------------------------------------
@@ -192,19 +241,50 @@ def _accuracy(ns, ids, y_out, y_mask):
 
 
 def _beam_inputs(rng):
-    return {"table": rng.normal(scale=2.0, size=(5, 5)), "mix": rng.normal(scale=2.0, size=(3, 5))}
+    return {"table": rng.normal(scale=2.0, size=(5, 5)), "mix": rng.normal(scale=2.0, size=(4, 3, 5))}
 
 
-def _beam(ns, table, mix):
-    step = ns["toy_step"](table, mix)
+def _beam_run(widths, max_len):
+    """What the test cell compares: the best 3 sequences of the toy language (ids padded with -1) and their
+    log-probabilities, for each beam width."""
+    def run(ns, table, mix):
+        step = ns["toy_step"](table, mix)
+        outputs = {}
+        for k in widths:
+            found = list(ns["beam_search"](step, (np.zeros((1, 2), dtype=int),), 0, 1, k, max_len))[:3]
+            ids = np.full((3, max_len), -1.0)
+            for row, (sequence, _) in enumerate(found):
+                ids[row, :len(sequence)] = sequence
+            outputs[f"ids_k{k}"] = ids
+            outputs[f"log_probs_k{k}"] = np.array([log_prob for _, log_prob in found] + [0.0] * (3 - len(found)))
+        return outputs
+    return run
+
+
+_beam = _beam_run((1, 2, 3), 4)
+
+
+LANGUAGES = 6  # the beam re-check searches several toy languages: in one, a mistake can happen not to show
+
+
+def _wide_beam_inputs(rng):
+    tables = rng.normal(scale=2.0, size=(LANGUAGES, 8, 8))
+    tables[:, :, 1] += 1.0  # the end id likely enough that hypotheses end at different steps
+    return {"tables": tables, "mixes": rng.normal(scale=4.0, size=(LANGUAGES, 8, 3, 8))}  # and the state matters
+
+
+def _wide_beams(ns, tables, mixes):
+    """Every sequence each width returns (ids padded with -1, log-probabilities), in each language."""
     outputs = {}
-    for k in (1, 2, 3):
-        found = list(ns["beam_search"](step, (np.zeros((1, 1), dtype=int),), 0, 1, k, 4))[:3]
-        ids = np.full((3, 4), -1.0)
-        for row, (sequence, _) in enumerate(found):
-            ids[row, :len(sequence)] = sequence
-        outputs[f"ids_k{k}"] = ids
-        outputs[f"log_probs_k{k}"] = np.array([log_prob for _, log_prob in found] + [0.0] * (3 - len(found)))
+    for language, (table, mix) in enumerate(zip(tables, mixes)):
+        step = ns["toy_step"](table, mix)
+        for k in (3, 5, 8):
+            found = list(ns["beam_search"](step, (np.zeros((1, 2), dtype=int),), 0, 1, k, 8))[:k]
+            ids = np.full((k, 8), -1.0)
+            for row, (sequence, _) in enumerate(found):
+                ids[row, :len(sequence)] = sequence[:8]
+            outputs[f"ids_{language}_k{k}"] = ids
+            outputs[f"log_probs_{language}_k{k}"] = np.array([p for _, p in found] + [0.0] * (k - len(found)))
     return outputs
 
 
@@ -250,14 +330,14 @@ CATALOGUE = Catalogue(
         "decoder_forward": ["attention_forward"],
         "decoder_backward": ["decoder_forward", "attention_backward"],
         "seq2seq_loss": ["decoder_forward", "decoder_backward"],
-        "decoder_step": ["attention_forward"],
+        "decoder_step": ["attention_forward", "decoder_forward"],  # its hidden test compares it with decoder_forward
         "greedy_decode": ["decoder_step"],
     },
     examples=[
         Example("masked_softmax", "masked_softmax", _softmax_inputs(1.0), _masked_softmax, seed=800,
                 revisit="Revisit section 1: scores at padded input steps (j >= lengths[n]) become -inf, then a "
                         "softmax over the last axis, shifted by each row's largest score."),
-        Example("masked_softmax_stable", "masked_softmax", _softmax_inputs(1000.0), _masked_softmax, seed=801,
+        Example("masked_softmax_stable", "masked_softmax", _stable_inputs, _masked_softmax, seed=801,
                 revisit="Revisit section 1: subtract each row's largest real score before np.exp; then no score "
                         "overflows, however large."),
         Example("attention_forward", "attention_forward", _attention_inputs, _attention_forward, seed=802,
@@ -287,7 +367,7 @@ CATALOGUE = Catalogue(
         Example("exact_match", "exact_match", _accuracy_inputs, _accuracy, seed=809,
                 revisit="Revisit section 3: compare ids with y_out only where y_mask is True: exact_match is the "
                         "fraction of rows right at all of those steps, char_accuracy the fraction of those steps right."),
-        Example("beam_search", "beam_search", _beam_inputs, _beam, seed=811,
+        Example("beam_search", "beam_search", _beam_inputs, _beam, seed=814,
                 revisit="Revisit section 5: totals = each hypothesis's total + log_probs (B, V); keep the best "
                         "k - len(finished) of all of them; one that ends with end_id (or reaches max_len) is finished; "
                         "reorder every state array by the kept rows; return the finished, best first."),
@@ -314,9 +394,6 @@ CATALOGUE = Catalogue(
         Mutant("attention_forward", "scaled by 1 / sqrt(E), the encoder's size",
                "The scale is 1 / sqrt(Hd), the size of the dot products' vectors: s.shape[-1], not enc.shape[-1].",
                "scale = 1.0 / np.sqrt(s.shape[-1])", "scale = 1.0 / np.sqrt(enc.shape[-1])"),
-        Mutant("attention_forward", "the context built from the keys, not the encoder states",
-               "The keys only decide where to look; what is read is the encoder states: context = weights @ enc.",
-               "context = weights @ enc  # (N, T_out, E)", "context = weights @ keys  # (N, T_out, E)"),
         # attention_backward
         Mutant("attention_backward", "softmax backward without the row sum",
                "Every weight of a row depends on every score of the row: dscores = weights * (dweights - "
@@ -412,12 +489,19 @@ CATALOGUE = Catalogue(
         "decoder_backward_gradcheck": [Probe("gradients", "decoder_backward against finite differences of "
                                              "decoder_forward, on new inputs", _decoder_of_inputs,
                                              forward="decoder_of", backward="decoder_backward_flat")],
-        # a values re-check, against the reference's gradients: finite differences through the whole model are too
-        # coarse on some fresh draws to judge at 1e-7, and the gradients' values say more
-        "seq2seq_loss_gradcheck": [Probe("values", "seq2seq_loss's loss and gradients on a new tiny model",
-                                         _model_inputs, _seq2seq_loss, function="seq2seq_loss")],
-        "masked_softmax_stable": [Probe("values", "masked_softmax with scores near 1000", _softmax_inputs(1000.0),
+        # as the cell, at its threshold: through two LSTMs, attention and a softmax, finite differences of the loss
+        # are good to about 1e-10, and fresh draws have gradients near 1e-4 (relative errors up to 7e-7 over 30 draws
+        # of a correct seq2seq_loss; its catalogued mistakes are off by 5e-3 or more)
+        "seq2seq_loss_gradcheck": [Probe("gradients", "seq2seq_loss's gradients against finite differences of its loss, "
+                                         "on a new tiny model", _tiny_model_inputs, forward="loss_of",
+                                         backward="loss_backward", threshold=1e-5)],
+        "masked_softmax_stable": [Probe("values", "masked_softmax with scores near 700", _stable_inputs,
                                         _masked_softmax, function="masked_softmax")],
+        "greedy_decode_example": [Probe("values", "greedy_decode of 4 new random models on 32 rows", _many_rows_inputs,
+                                        _greedy_models, function="greedy_decode")],
+        # wider beams over more ids and steps than the worked example, so that every catalogued mistake shows
+        "beam_search_example": [Probe("values", "beam_search of widths 3, 5 and 8, up to 8 ids long, in 6 new toy languages of 8 ids",
+                                      _wide_beam_inputs, _wide_beams, function="beam_search")],
         "attention_reaches_95": [Probe("outcome", "your trained model with attention on 500 other test dates",
                                        _dates_inputs, _dates_translated, check=_dates_judge)],
     },
