@@ -18,7 +18,10 @@ LAB_ARGS ?=
 LEARNER_CONFIG := $(abspath jupyter-config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
-PYTEST_ARGS ?=
+# TEST_WORKERS=2 (or more) runs the tests in parallel (pytest-xdist, a sandbox uid range per worker): a test file stays
+# on one worker, the longest files first, in the order tests/conftest.py gives (hence --no-loadscope-reorder).
+TEST_WORKERS ?= 1
+PYTEST_ARGS ?= $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 VOILA_IP ?= localhost
 VOILA_PORT ?= 8866
 VOILA_ARGS ?=

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course
+# The tests can run in parallel (pytest-xdist, see the Makefile's TEST_WORKERS). Each worker's grading sandbox gets its
+# own range of kernel uids (autograder/sandbox.py reads RNNLAB_FIRST_UID; 61000 without xdist), passed on to the
+# grader commands and hubs the tests start: two workers grading at once never share a slot's uid or its process limit.
+if os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    os.environ["RNNLAB_FIRST_UID"] = str(62000 + 1000 * int(os.environ["PYTEST_XDIST_WORKER"][2:]))
+
+from autograder import course  # noqa: E402
 
 course.find_alembic()
 REPO = course.REPO
@@ -50,6 +56,52 @@ def sandboxed():
     """The grading sandbox: bubblewrap, as root on Linux."""
     from autograder import sandbox
     require(sandbox.available(), "the grading sandbox needs bubblewrap (apt-get install bubblewrap) and root")
+
+
+# How the parallel run (`--dist loadfile`) hands out the tests: a test file stays on one worker (its module fixtures,
+# often a whole class graded or every notebook run, are built once), the longest files first, so that no worker is left
+# with a long one at the end; then the files in SPREAD, whose many tests are short and independent, one test at a time,
+# to even out the end. (pytest-xdist's xdist_group marks do not reach its scheduler under pytest 9, hence the hook.)
+LONGEST_FIRST = ["test_nbgrader_roundtrip.py", "test_grading.py", "test_notebooks.py", "test_browser.py",
+                 "test_workflow.py", "test_hub.py", "test_instructor.py", "test_collect.py", "test_release.py",
+                 "test_feedback.py", "test_widgets_browser.py", "test_gradient_pictures.py", "test_lab.py"]
+SPREAD = ["test_mistakes.py"]
+# A module fixture near pytest-timeout's 600 s when run alone (nbgrader grades a class in every assignment: about 8 min)
+# shares the CPU with the other worker's tests: it gets more time, so that only a hang stops it.
+SHARED_CPU_TIMEOUT = {"test_nbgrader_roundtrip.py": 1500}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "workerinput"):  # not an xdist worker: the usual order
+        return
+
+    def rank(item):
+        name = item.path.name
+        if name in SPREAD:
+            return len(LONGEST_FIRST) + 1
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a file, the file's order
+    for item in items:
+        if item.path.name in SHARED_CPU_TIMEOUT and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SHARED_CPU_TIMEOUT[item.path.name]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesThenSpread(LoadFileScheduling):
+        """--dist loadfile, except that each test of a SPREAD file is a unit of its own."""
+
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.rsplit("/", 1)[-1] in SPREAD else path
+
+    return FilesThenSpread(config, log)
 
 
 def pytest_terminal_summary(terminalreporter):
