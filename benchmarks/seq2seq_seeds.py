@@ -5,7 +5,8 @@ length, after the notebook's budget (and others), for the closing claims of its 
 
 Trains exactly as the notebook's training cell does (the reference solutions, loaded from the solution notebook and
 the earlier ones it reads), for each seed and with and without attention, then decodes the notebook's 1,000 test
-dates greedily (and, for the model without attention, the first 300 with beam search of each width). Prints one
+dates greedily (and, for the model without attention, measures the exposure gap and decodes the first 300 with
+beam search of each width). Prints one
 table per seed and the range over seeds. Takes about a minute per seed and budget on this machine.
 """
 
@@ -56,7 +57,12 @@ def main():
                   "exact by length " + ", ".join(f"{low}-{high - 1}: {value:.3f}" for (low, high), value
                                                   in zip(BINS, exact[seed, attention])) + f"; all {right.mean():.3f}",
                   flush=True)
-            if not attention:
+            if not attention:  # the exposure gap: per-character accuracy given the true previous characters, and not
+                enc, h0, c0, _ = ns["encode_source"](params, test["x"], lengths)
+                forced = ns["decoder_forward"](test["y_in"], h0, c0, enc, lengths, params, False)[0].argmax(axis=2)
+                print(f"    per-character accuracy: {ns['char_accuracy'](forced, test['y_out'], test['y_mask']):.3f} "
+                      f"teacher-forced, {ns['char_accuracy'](ids, test['y_out'], test['y_mask']):.3f} reading its own",
+                      flush=True)
                 few = slice(0, 300)
                 for k in args.widths:
                     beam_ids, _ = ns["beam_decode"](params, test["x"][few], lengths[few], k, False)

@@ -391,9 +391,12 @@ def check_gradients_match(forward, backward, inputs, threshold=DEFAULT_THRESHOLD
         message += (
             f"\nFix {_and(broken_forward)} first: "
             f"{'its worked example fails' if len(broken_forward) == 1 else 'their worked examples fail'} above. "
-            f"This check compares {backward.__name__} with finite differences of your "
-            f"{forward.__name__}, so it cannot pass while the forward pass is wrong; your backward pass may be right."
-        )
+            f"This check compares {backward.__name__} with finite differences of your {forward.__name__}")
+        # a function that computes gradients itself (a loss with its gradients, a backward pass a wrapper calls) may
+        # be where the mistake is: only a failing pure forward pass leaves the backward pass possibly right
+        computes_gradients = [name for name in broken_forward if "backward" in name or "loss" in name]
+        message += (f", which uses {'it' if len(broken_forward) == 1 else 'them'}." if computes_gradients else
+                    ", so it cannot pass while the forward pass is wrong; your backward pass may be right.")
     for name in shapes:
         message += (f"\nd{name} has shape {np.shape(pairs[name].analytic)}, but {name} has shape "
                     f"{pairs[name].shape}: each gradient has the shape of its input.")

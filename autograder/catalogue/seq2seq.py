@@ -197,13 +197,22 @@ def _greedy_models(ns, x, x_lengths, **arrays):
         params = {name: arrays[f"{name}_{model}"] for name in ENCODER + DECODER}
         ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=8)
         outputs.update({f"ids_{model}": np.asarray(ids, dtype=np.float64), f"log_prob_{model}": log_prob,
-                        f"weights_{model}": weights})
+                        f"weights_{model}": written_weights(ids, weights)})
     return outputs
+
+
+def written_weights(ids, weights):
+    """The attention weights of the steps up to each row's </s> (2), zeros after it: what a row does after its end
+    is free (the notebook's test cell compares these)."""
+    if weights is None or np.shape(weights)[:2] != np.shape(ids):
+        return weights
+    ended = np.cumsum(np.asarray(ids) == 2, axis=1) - (np.asarray(ids) == 2)  # 1 after a row's first </s>
+    return np.where(ended[:, :, None] > 0, 0.0, weights)
 
 
 def _greedy(ns, x, x_lengths, **params):
     ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=6)
-    return {"ids": np.asarray(ids, dtype=np.float64), "log_prob": log_prob, "weights": weights}
+    return {"ids": np.asarray(ids, dtype=np.float64), "log_prob": log_prob, "weights": written_weights(ids, weights)}
 
 
 def _tiny_model_inputs(rng):
@@ -367,7 +376,7 @@ CATALOGUE = Catalogue(
         Example("exact_match", "exact_match", _accuracy_inputs, _accuracy, seed=809,
                 revisit="Revisit section 3: compare ids with y_out only where y_mask is True: exact_match is the "
                         "fraction of rows right at all of those steps, char_accuracy the fraction of those steps right."),
-        Example("beam_search", "beam_search", _beam_inputs, _beam, seed=814,
+        Example("beam_search", "beam_search", _beam_inputs, _beam, seed=816,
                 revisit="Revisit section 5: totals = each hypothesis's total + log_probs (B, V); keep the best "
                         "k - len(finished) of all of them; one that ends with end_id (or reaches max_len) is finished; "
                         "reorder every state array by the kept rows; return the finished, best first."),
@@ -478,6 +487,13 @@ CATALOGUE = Catalogue(
                "The kept hypotheses come from different rows of the beam: reorder every array of the state by them, "
                "array[rows], so that each hypothesis keeps its own state.",
                "state = tuple(array[rows] for array in next_state)", "state = tuple(array[:len(rows)] for array in next_state)"),
+        Mutant("beam_search", "finished hypotheses returned in the order they finished",
+               "Return the finished hypotheses best first: sorted by their total log-probability, highest first "
+               "(sorted(finished, key=lambda pair: -pair[1])).",
+               "return sorted(finished, key=lambda pair: -pair[1])", "return finished"),
+        Mutant("beam_search", "k kept alive after some finished",
+               "A finished hypothesis leaves the beam: keep k - len(finished) alive, so that k are kept in all.",
+               "width = k - len(finished)", "width = k"),
         Mutant("beam_search", "ranked by the last log-probability, not the total",
                "A hypothesis's score is the sum of its ids' log-probabilities: add the parent's total to log_probs.",
                "totals = np.array([total for _, total in alive])[:, None] + log_probs", "totals = log_probs + 0.0"),
