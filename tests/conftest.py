@@ -64,7 +64,8 @@ def sandboxed():
 # to even out the end. (pytest-xdist's xdist_group marks do not reach its scheduler under pytest 9, hence the hook.)
 LONGEST_FIRST = ["test_nbgrader_roundtrip.py", "test_grading.py", "test_notebooks.py", "test_browser.py",
                  "test_workflow.py", "test_hub.py", "test_instructor.py", "test_collect.py", "test_release.py",
-                 "test_feedback.py", "test_widgets_browser.py", "test_gradient_pictures.py", "test_lab.py"]
+                 "test_feedback.py", "test_widgets_browser.py", "test_gradient_pictures.py", "test_lab.py",
+                 "test_attention_view_browser.py"]
 SPREAD = ["test_mistakes.py"]
 # A module fixture near pytest-timeout's 600 s when run alone (nbgrader grades a class in every assignment: about 8 min)
 # shares the CPU with the other worker's tests: it gets more time, so that only a hang stops it.

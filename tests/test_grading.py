@@ -404,7 +404,8 @@ def test_every_solution_gets_full_marks_through_the_recheck(tmp_path):
             shutil.copy(origin / assignment / f"{assignment}.ipynb", folder)
     config = course.load_config(**{"CourseDirectory.root": str(tmp_path), "CourseDirectory.db_url": db,
                                     "CourseDirectory.source_directory": str(SOLUTIONS)})
-    results = grading.grade(names, workers=2, timeout=60, config=config, progress=None)
+    # the course's cell timeout (120 s): 05's, 07's and 08's training cells take 20-40 s each, more on a busy machine
+    results = grading.grade(names, workers=2, timeout=120, config=config, progress=None)
     with Gradebook(db) as gradebook:
         autograded = {r.assignment: sum(c.max_score for c in gradebook.find_notebook(r.notebook, r.assignment).grade_cells
                                         if c.cell_type == "code") for r in results}
