@@ -104,15 +104,19 @@ def call_as_tested(function, namespace, call, inputs):
     wrote it into reference.json (autograder.examples.build_reference), and return the outputs the test cell checked,
     in its order. ``call`` is a dict:
 
-    - "args", "kwargs": the arguments, each {"input": name} (a copy of that input, optionally "as": "float", "int"
-      or "list"), {"dict": {key: input name}} (a dict of copies), {"cache": function, "inputs": [names]} (the last
-      value another function of ``namespace`` returns for those inputs) or {"helper": name} (from rnnlab.testing);
+    - "args", "kwargs": the arguments, each {"input": name} (a copy of that input, optionally "as": "float", "int",
+      "list", "ints" or "bools", the last two arrays of integers or booleans), {"dict": {key: input name}} (a dict of
+      copies), {"layers": {"names": [...], "layers": L, "directions": K}} (a list of L lists of K dicts, each
+      {name: input "<name>_<layer>_<direction>"}), {"cache": function, "inputs": [names]} or {"cache": function,
+      "args": [specs]} (the last value another function of ``namespace`` returns for those inputs or arguments) or
+      {"helper": name} (from rnnlab.testing);
     - "outputs" (optional; default: the returned values, in order): where each output is found after the call,
       ["returned", index or key, ...] or ["argument", position, index or key, ...] (an argument the function
       was given, afterwards).
     """
     inputs = {key: np.array(value, dtype=np.float64) for key, value in inputs.items()}
-    convert = {"float": float, "int": int, "list": list}
+    convert = {"float": float, "int": int, "list": list, "ints": lambda value: value.astype(np.int64),
+               "bools": lambda value: value > 0}
 
     def argument(spec):
         if "input" in spec:
@@ -120,6 +124,12 @@ def call_as_tested(function, namespace, call, inputs):
             return convert[spec["as"]](value) if "as" in spec else value
         if "dict" in spec:
             return {key: inputs[name].copy() for key, name in spec["dict"].items()}
+        if "layers" in spec:
+            shape = spec["layers"]
+            return [[{name: inputs[f"{name}_{layer}_{direction}"].copy() for name in shape["names"]}
+                     for direction in range(shape["directions"])] for layer in range(shape["layers"])]
+        if "cache" in spec and "args" in spec:
+            return namespace[spec["cache"]](*[argument(inner) for inner in spec["args"]])[-1]
         if "cache" in spec:
             return namespace[spec["cache"]](**{name: inputs[name].copy() for name in spec["inputs"]})[-1]
         return getattr(testing, spec["helper"])

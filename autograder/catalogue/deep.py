@@ -25,6 +25,19 @@ def _as_ints(array):
     return np.asarray(array).astype(int)
 
 
+# how 08 calls these through rnnlab.earlier (the worked examples store ids and lengths as floats, params flat)
+_IDS = {"input": "ids", "as": "ints"}
+_ENCODER_ARGS = [{"input": "x"}, {"input": "lengths", "as": "ints"},
+                 {"layers": {"names": ["Wx", "Wh", "b"], "layers": 2, "directions": 2}}]
+EMBEDDING_CALL = {"args": [_IDS, {"input": "W"}]}
+EMBEDDING_BACKWARD_CALL = {"args": [{"input": "dout"}, {"cache": "embedding_forward", "args": [_IDS, {"input": "W"}]}]}
+ENCODER_CALL = {"args": _ENCODER_ARGS}
+ENCODER_BACKWARD_CALL = {
+    "args": [{"input": "dh"}, {"input": "dh_n"}, {"input": "dc_n"}, {"cache": "encoder_forward", "args": _ENCODER_ARGS}],
+    "outputs": [["returned", 0]] + [["returned", 1, layer, direction, name] for layer in range(2)
+                                    for direction in range(2) for name in ("Wx", "Wh", "b")]}
+
+
 # embeddings ---------------------------------------------------------------------------------------------------------
 
 def _embedding_inputs(rng, N=2, T=4, V=5, E=3):
@@ -323,9 +336,10 @@ CATALOGUE = Catalogue(
                            "softmax_cross_entropy"],
     },
     examples=[
-        Example("embedding_forward", "embedding_forward", _embedding_inputs, _embedding_forward, seed=70,
+        Example("embedding_forward", "embedding_forward", _embedding_inputs, _embedding_forward, seed=70, call=EMBEDDING_CALL,
                 revisit="Revisit section 1: out[n, t] is row ids[n, t] of W; W[ids] does it for the whole batch."),
         Example("embedding_backward", "embedding_backward", _embedding_backward_inputs, _embedding_backward, seed=71,
+                call=EMBEDDING_BACKWARD_CALL,
                 revisit="Revisit section 1: dW starts at zeros (V, D); every position (n, t) adds dout[n, t] to row "
                         "ids[n, t], and np.add.at(dW, ids, dout) adds them all, repeated ids included."),
         Example("reverse_within_length", "reverse_within_length", _reverse_inputs, _reverse, seed=72,
@@ -339,11 +353,12 @@ CATALOGUE = Catalogue(
                 revisit="Revisit section 3: start the carried gradients at dh_n and dc_n, walk t from T - 1 down to "
                         "0, give lstm_step_backward dh[:, t] plus the carried gradient at real steps and zeros at "
                         "padded ones, and let the carried gradient pass padded steps unchanged."),
-        Example("encoder_forward", "encoder_forward", _encoder_inputs, _encoder_forward, seed=75,
+        Example("encoder_forward", "encoder_forward", _encoder_inputs, _encoder_forward, seed=75, call=ENCODER_CALL,
                 revisit="Revisit section 4: per layer, the forward direction reads the layer's input, the backward "
                         "one reverse_within_length of it, and its outputs are reversed back; join [forward, backward] "
                         "for the next layer, and stack h_n layer by layer, forward first."),
         Example("encoder_backward", "encoder_backward", _encoder_backward_inputs, _encoder_backward, seed=76,
+                call=ENCODER_BACKWARD_CALL,
                 revisit="Revisit section 4: from the top layer down, split dh into [forward, backward], reverse the "
                         "backward part before its lstm_padded_backward and its dx after, add the two directions' dx, "
                         "and give dh_n[k], dc_n[k] to the direction of h_n[k]."),

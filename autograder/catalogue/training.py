@@ -220,6 +220,7 @@ CATALOGUE = Catalogue(
                 revisit="Revisit section 1: dx = dout @ W.T at every step; dW and db sum the contributions of all "
                         "N*T vectors."),
         Example("temporal_softmax_loss", "temporal_softmax_loss", _softmax_inputs(1.0), _softmax, seed=2,
+                call={"args": [{"input": "x"}, {"input": "y", "as": "ints"}, {"input": "mask", "as": "bools"}]},
                 revisit="Revisit section 2: the loss sums -log softmax(x)[y] over the steps where mask is True and "
                         "divides by N; dx = mask * (softmax(x) - onehot(y)) / N."),
         Example("temporal_softmax_loss_stable", "temporal_softmax_loss", _softmax_inputs(1000.0), _softmax_stable,
