@@ -47,14 +47,10 @@ def _source_batch(rng):
 
 # attention ----------------------------------------------------------------------------------------------------------
 
-def _softmax_inputs(scale):
-    def inputs(rng):
-        # scores at padded steps are large, so that forgetting the mask changes the weights a lot
-        scores = scale * rng.normal(size=(3, 2, 5))
-        padded = np.arange(5)[None, None, :] >= LENGTHS[:, None, None]  # (3, 1, 5)
-        scores = scores + 3.0 * max(scale, 1.0) * padded
-        return {"scores": scores, "lengths": LENGTHS.copy()}
-    return inputs
+def _softmax_inputs(rng):
+    # scores at padded steps are large, so that forgetting the mask changes the weights a lot
+    padded = np.arange(5)[None, None, :] >= LENGTHS[:, None, None]  # (3, 1, 5)
+    return {"scores": rng.normal(size=(3, 2, 5)) + 3.0 * padded, "lengths": LENGTHS.copy()}
 
 
 def _stable_inputs(rng):
@@ -195,13 +191,11 @@ def _greedy_models(ns, x, x_lengths, **arrays):
     outputs = {}
     for model in range(MODELS):
         params = {name: arrays[f"{name}_{model}"] for name in ENCODER + DECODER}
-        ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=8)
-        outputs.update({f"ids_{model}": np.asarray(ids, dtype=np.float64), f"log_prob_{model}": log_prob,
-                        f"weights_{model}": written_weights(ids, weights)})
+        outputs.update({f"{name}_{model}": value for name, value in _greedy(ns, x, x_lengths, 8, **params).items()})
     return outputs
 
 
-def written_weights(ids, weights):
+def _written_weights(ids, weights):
     """The attention weights of the steps up to each row's </s> (2), zeros after it: what a row does after its end
     is free (the notebook's test cell compares these)."""
     if weights is None or np.shape(weights)[:2] != np.shape(ids):
@@ -210,9 +204,10 @@ def written_weights(ids, weights):
     return np.where(ended[:, :, None] > 0, 0.0, weights)
 
 
-def _greedy(ns, x, x_lengths, **params):
-    ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=6)
-    return {"ids": np.asarray(ids, dtype=np.float64), "log_prob": log_prob, "weights": written_weights(ids, weights)}
+def _greedy(ns, x, x_lengths, max_len=6, **params):
+    """What the test cell compares (max_len 6): ids, log_prob, and the weights up to each row's </s>."""
+    ids, log_prob, weights = ns["greedy_decode"](params, _as_ints(x), _as_ints(x_lengths), max_len=max_len)
+    return {"ids": np.asarray(ids, dtype=np.float64), "log_prob": log_prob, "weights": _written_weights(ids, weights)}
 
 
 def _tiny_model_inputs(rng):
@@ -253,24 +248,25 @@ def _beam_inputs(rng):
     return {"table": rng.normal(scale=2.0, size=(5, 5)), "mix": rng.normal(scale=2.0, size=(4, 3, 5))}
 
 
-def _beam_run(widths, max_len):
-    """What the test cell compares: the best 3 sequences of the toy language (ids padded with -1) and their
-    log-probabilities, for each beam width."""
-    def run(ns, table, mix):
-        step = ns["toy_step"](table, mix)
-        outputs = {}
-        for k in widths:
-            found = list(ns["beam_search"](step, (np.zeros((1, 2), dtype=int),), 0, 1, k, max_len))[:3]
-            ids = np.full((3, max_len), -1.0)
-            for row, (sequence, _) in enumerate(found):
-                ids[row, :len(sequence)] = sequence
-            outputs[f"ids_k{k}"] = ids
-            outputs[f"log_probs_k{k}"] = np.array([log_prob for _, log_prob in found] + [0.0] * (3 - len(found)))
-        return outputs
-    return run
+def _beams(ns, table, mix, widths, max_len, keep, label=""):
+    """The best ``keep(k)`` sequences that beam_search of each width in ``widths`` returns in the toy language of
+    (table, mix) (ids padded with -1, log-probabilities padded with 0), named ids<label>_k<k>, log_probs<label>_k<k>."""
+    step = ns["toy_step"](table, mix)
+    outputs = {}
+    for k in widths:
+        rows = keep(k)
+        found = list(ns["beam_search"](step, (np.zeros((1, 2), dtype=int),), 0, 1, k, max_len))[:rows]
+        ids = np.full((rows, max_len), -1.0)
+        for row, (sequence, _) in enumerate(found):
+            ids[row, :len(sequence)] = sequence[:max_len]
+        outputs[f"ids{label}_k{k}"] = ids
+        outputs[f"log_probs{label}_k{k}"] = np.array([log_prob for _, log_prob in found] + [0.0] * (rows - len(found)))
+    return outputs
 
 
-_beam = _beam_run((1, 2, 3), 4)
+def _beam(ns, table, mix):
+    """What the test cell compares: the best 3 sequences of widths 1, 2 and 3, up to 4 ids long."""
+    return _beams(ns, table, mix, (1, 2, 3), 4, keep=lambda k: 3)
 
 
 LANGUAGES = 6  # the beam re-check searches several toy languages: in one, a mistake can happen not to show
@@ -283,17 +279,10 @@ def _wide_beam_inputs(rng):
 
 
 def _wide_beams(ns, tables, mixes):
-    """Every sequence each width returns (ids padded with -1, log-probabilities), in each language."""
+    """Every sequence each width returns, in each language."""
     outputs = {}
     for language, (table, mix) in enumerate(zip(tables, mixes)):
-        step = ns["toy_step"](table, mix)
-        for k in (3, 5, 8):
-            found = list(ns["beam_search"](step, (np.zeros((1, 2), dtype=int),), 0, 1, k, 8))[:k]
-            ids = np.full((k, 8), -1.0)
-            for row, (sequence, _) in enumerate(found):
-                ids[row, :len(sequence)] = sequence[:8]
-            outputs[f"ids_{language}_k{k}"] = ids
-            outputs[f"log_probs_{language}_k{k}"] = np.array([p for _, p in found] + [0.0] * (k - len(found)))
+        outputs.update(_beams(ns, table, mix, (3, 5, 8), 8, keep=lambda k: k, label=f"_{language}"))
     return outputs
 
 
@@ -343,7 +332,7 @@ CATALOGUE = Catalogue(
         "greedy_decode": ["decoder_step"],
     },
     examples=[
-        Example("masked_softmax", "masked_softmax", _softmax_inputs(1.0), _masked_softmax, seed=800,
+        Example("masked_softmax", "masked_softmax", _softmax_inputs, _masked_softmax, seed=800,
                 revisit="Revisit section 1: scores at padded input steps (j >= lengths[n]) become -inf, then a "
                         "softmax over the last axis, shifted by each row's largest score."),
         Example("masked_softmax_stable", "masked_softmax", _stable_inputs, _masked_softmax, seed=801,
