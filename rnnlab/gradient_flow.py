@@ -388,12 +388,15 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
     states[0] = 0.0 if h0 is None else h0
     cells[0] = 0.0 if c0 is None else c0
     h, c = states[0], cells[0]
-    for t in range(T):
-        np.matmul(h, Wh, out=recurrent[t])
-        h, c, _, _ = _step(cell, inputs[t], h, recurrent[t], Wh, c)
-        states[t + 1] = h
-        if cell_state:
-            cells[t + 1] = c
+    if cell == "lstm" and not np.iscomplexobj(inputs):
+        _lstm_loop(Wh, inputs, states, cells, recurrent)
+    else:
+        for t in range(T):
+            np.matmul(h, Wh, out=recurrent[t])
+            h, c, _, _ = _step(cell, inputs[t], h, recurrent[t], Wh, c)
+            states[t + 1] = h
+            if cell_state:
+                cells[t + 1] = c
     # ... and then every step's gates and pre-activations at once: the same operations on the same numbers
     # (the states it returns are those of the loop), in one batch instead of T small ones.
     _, _, pre, gates = _step(cell, inputs, states[:-1], recurrent, Wh, cells[:-1])
@@ -402,6 +405,35 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
         run["c"], run["c_prev"] = cells[1:], cells[:-1]
     run["derivative"] = _slope(cell, run["pre"])
     return run
+
+
+def _lstm_loop(Wh, inputs, states, cells, recurrent):
+    """
+    `run`'s loop for the LSTM: `_step`'s real operations in the same order on the same numbers (so the same
+    states, to the last bit; tests/test_gradient_flow.py checks it), written into buffers instead of a new
+    array per operation: about twice as fast at H = 64, where the explorer's LSTM spends most of its time.
+    Fills states[1:], cells[1:] and recurrent (h_{t-1} Wh) from states[0] and cells[0].
+    """
+    H = Wh.shape[0]
+    a, input_gate_by_candidate = np.empty(4 * H), np.empty(H)
+    h, c = states[0], cells[0]
+    for t in range(inputs.shape[0]):
+        np.matmul(h, Wh, out=recurrent[t])
+        np.add(inputs[t], recurrent[t], out=a)
+        g = np.tanh(a[2 * H:3 * H])
+        # _logistic: 1 / (1 + exp(-a)), all four blocks (the g block's is not used)
+        np.negative(a, out=a)
+        np.exp(a, out=a)
+        a += 1.0
+        np.divide(1.0, a, out=a)
+        # _lstm_cell: c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)
+        c_next, h_next = cells[t + 1], states[t + 1]
+        np.multiply(a[H:2 * H], c, out=c_next)
+        np.multiply(a[:H], g, out=input_gate_by_candidate)
+        c_next += input_gate_by_candidate
+        np.tanh(c_next, out=h_next)
+        h_next *= a[3 * H:]
+        h, c = h_next, c_next
 
 
 class StepJacobians(NamedTuple):

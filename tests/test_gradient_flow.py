@@ -184,15 +184,18 @@ def test_largest_eigenvalues_are_those_of_all_eigenvalues_or_computed_as_those()
     assert largest[-1] == expected[-1]  # the one that went to eigvalsh (and the zero matrix)
 
 
-def test_run_gives_each_step_what_the_step_function_gives():
+@pytest.mark.parametrize("cell, hidden_size, T, gain, gate_bias",
+                         [(cell, 6, 30, 1.4, 1.0) for cell in CELLS] + [("lstm", 64, 200, 3.0, 5.0),
+                                                                        ("lstm", 40, 120, 0.7, -2.0)])
+def test_run_gives_each_step_what_the_step_function_gives(cell, hidden_size, T, gain, gate_bias):
     """run keeps only the states in its loop and evaluates every step's gates afterwards, in one batch: they are
-    those of _step evaluated step by step."""
-    for cell in CELLS:
-        config = settings(cell=cell, hidden_size=6, T=30, gain=1.4, input_scale=1.5, gate_bias=1.0, seed=4)
-        Wh, bias, drive = gradient_flow.network(**config)
-        run = gradient_flow.run(cell, Wh, bias, drive)
-        h, c = np.zeros(6), np.zeros(6)
-        for t in range(30):
+    those of _step evaluated step by step (the LSTM's loop, written out with buffers, to the last bit too)."""
+    config = settings(cell=cell, hidden_size=hidden_size, T=T, gain=gain, input_scale=1.5, gate_bias=gate_bias, seed=4)
+    Wh, bias, drive = gradient_flow.network(**config)
+    run = gradient_flow.run(cell, Wh, bias, drive)
+    h, c = np.zeros(hidden_size), np.zeros(hidden_size)
+    with np.errstate(over="ignore"):
+        for t in range(T):
             h_prev = h
             h, c, pre, gates = gradient_flow._step(cell, drive[t] + bias, h, h @ Wh, Wh, c)
             np.testing.assert_array_equal(run["h_prev"][t], h_prev)
