@@ -49,6 +49,13 @@ def _parser():
     export.add_argument("--csv", required=True, help="file to write")
     report = commands.add_parser("report", help="per-cell statistics and the named mistakes that fired most")
     report.add_argument("--out", default=None, help="folder for report.md and report.png (default: autograder/reports)")
+    similarity = commands.add_parser("similarity", help="which learners' answers to an assignment look alike: "
+                                                         "pairs ranked, an HTML page with their code side by side")
+    similarity.add_argument("assignment")
+    similarity.add_argument("--out", default=None,
+                            help="folder for similarity-<assignment>.html (default: autograder/reports)")
+    similarity.add_argument("--threshold", type=float, default=None,
+                            help="flag the pairs scoring above this (default: 0.5; see autograder/similarity.py)")
     return parser
 
 
@@ -130,6 +137,25 @@ def report(args, root):
     return 0
 
 
+def similarity(args, root):
+    from autograder.similarity import THRESHOLD, similarity as compare_class, table
+
+    if _unknown([args.assignment], root):
+        return 2
+    coursedir = course.coursedir()
+    out = Path(args.out or Path(coursedir.root) / "autograder" / "reports")
+    threshold = THRESHOLD if args.threshold is None else args.threshold
+    pairs, notes, page = compare_class(coursedir, args.assignment, out, threshold)
+    if not pairs:
+        print(f"fewer than two learners' {args.assignment} to compare", file=sys.stderr)
+    print("\n".join(table(pairs, threshold)))
+    for note in notes:
+        print(f"  {note}", file=sys.stderr)
+    print(f"{sum(pair.score > threshold for pair in pairs)} pair(s) above {threshold:.2f}: a reason to look, "
+          f"not evidence (see the page); wrote {page}")
+    return 0
+
+
 def feedback(args, root):
     from autograder.feedback import generate
     from autograder.progress import Progress
@@ -165,7 +191,7 @@ def deadline(args, root):
 
 
 COMMANDS = {"release": release, "grade": grade, "collect": collect, "export": export, "report": report,
-            "feedback": feedback, "deadline": deadline}
+            "similarity": similarity, "feedback": feedback, "deadline": deadline}
 
 
 if __name__ == "__main__":
