@@ -19,6 +19,7 @@ the same up to names, comments and order, near 0 when what they share is what ev
 """
 
 import ast
+import hashlib
 import html
 import io
 import math
@@ -30,8 +31,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-from copydetect.detector import CodeFingerprint
-from copydetect.utils import get_copied_slices
+from copydetect.utils import filter_code, get_copied_slices, winnow
 from nbgrader.utils import is_solution
 
 from autograder.submissions import submitted_notebooks, unreadable
@@ -44,17 +44,40 @@ STRONG = 0.5  # a shared fingerprint weighing this much is marked as a match, a 
 
 
 @dataclass
+class Fingerprints:
+    """A piece of code's fingerprints, as copydetect's ``CodeFingerprint`` makes them but with a hash that is the
+    same in every process (copydetect's, Python's ``hash``, changes with each run: so would the scores)."""
+
+    raw_code: str
+    filtered_code: str  # names made V, F or O, comments and spaces dropped (copydetect.utils.filter_code)
+    offsets: np.ndarray  # characters dropped before each place of filtered_code, to find it in raw_code
+    hashes: set
+    hash_idx: dict  # {hash: [where its k-gram starts in filtered_code]}
+    k: int = NOISE
+
+    @classmethod
+    def of(cls, code):
+        filtered, offsets = filter_code(code, "cell.py", language="python") if code else ("", np.array([]))
+        kgrams = [filtered[start:start + NOISE] for start in range(len(filtered) - NOISE + 1)]
+        hashes = np.array([int.from_bytes(hashlib.blake2b(kgram.encode(), digest_size=8).digest(), "little",
+                                          signed=True) for kgram in kgrams], dtype=np.int64)
+        selected, starts = winnow(hashes, GUARANTEE - NOISE + 1, remove_duplicates=False) if len(hashes) else ([], [])
+        hash_idx = {}
+        for value, start in zip(selected, starts):
+            hash_idx.setdefault(int(value), []).append(int(start))
+        return cls(code, filtered, offsets, set(hash_idx), hash_idx)
+
+
+@dataclass
 class Learner:
     """One learner's own code of one assignment, per solution cell, and its fingerprints."""
 
     student: str
     code: dict  # {(notebook, grade_id): the learner's own lines}
-    fingerprints: dict = field(default_factory=dict)  # {(notebook, grade_id): CodeFingerprint}
+    fingerprints: dict = field(default_factory=dict)  # {(notebook, grade_id): Fingerprints}
 
     def __post_init__(self):
-        for cell, code in self.code.items():
-            self.fingerprints[cell] = CodeFingerprint(f"{cell[1]}.py", NOISE, GUARANTEE - NOISE + 1,
-                                                      fp=io.StringIO(code), language="python")
+        self.fingerprints = {cell: Fingerprints.of(code) for cell, code in self.code.items()}
 
     @property
     def hashes(self):

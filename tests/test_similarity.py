@@ -519,27 +519,34 @@ def test_short_functions_everyone_writes_alike_do_not_raise_an_honest_pairs_scor
 def test_the_page_shows_the_copied_pair_side_by_side_with_the_shared_lines_marked(ranked, output_dir):
     pairs, _, path = ranked
     text = path.read_text()
-    shutil.copy(path, OUTPUT / "similarity_report.html")
+    shutil.copy(path, output_dir / "similarity_report.html")
     assert "a reason to look" in text and "talk to the learners" in text
     assert '<h2 id="pair-1">1. ana and finn' in text and 'id="pair-2"' not in text
     assert '<span class="match">    dWx = x.T.dot(dtanh)</span>' in text
     assert '<span class="match">    dW_in = inp.T.dot(g)</span>' in text
 
 
-def test_learner_text_is_escaped_and_a_broken_notebook_is_reported_and_left_out(tmp_path):
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """The class with ben's code holding a script, a second copy of ana's under a name that is HTML, a notebook cut
+    short and one whose rnn_forward cell was deleted; every pair on the page. (pairs, notes, the page's path)"""
     notebooks = _class_notebooks()
-    hostile = dict(BEN)
-    hostile["affine_forward"] = ("", f"""\
+    scripted = dict(BEN)
+    scripted["affine_forward"] = ("", f"""\
     text = '{SCRIPT}'
     return np.einsum("nh,hv->nv", x, W) + b, {{"x": x, "W": W}}""", "")
-    notebooks["ben"] = filled_in(hostile)
-    notebooks["<i>gil"] = filled_in(ANA)  # a second copy of ana's, under a name that is HTML
+    notebooks["ben"] = filled_in(scripted)
+    notebooks["<i>gil"] = filled_in(ANA)
     notebooks["hana"] = b'{"cells": [ {"cell_type": "code", "sourc'
     deleted = filled_in(CHEN)
     deleted.cells = [cell for cell in deleted.cells if cell.metadata.get("nbgrader", {}).get("grade_id") != "rnn_forward"]
     notebooks["ivo"] = deleted
-    pairs, notes, path = similarity.similarity(_course(tmp_path, notebooks), "01_rnn", tmp_path / "reports",
-                                               threshold=-1)  # every pair on the page
+    root = tmp_path_factory.mktemp("hostile")
+    return similarity.similarity(_course(root, notebooks), "01_rnn", root / "reports", threshold=-1)
+
+
+def test_learner_text_is_escaped_and_a_broken_notebook_is_reported_and_left_out(hostile):
+    pairs, notes, path = hostile
     text = path.read_text()
     assert SCRIPT not in text and "<i>gil" not in text
     assert "&lt;script&gt;" in text and "&lt;i&gt;gil" in text
@@ -551,14 +558,30 @@ def test_learner_text_is_escaped_and_a_broken_notebook_is_reported_and_left_out(
                                                                   {"ana", "finn"})
 
 
-def test_the_command_prints_the_ranking_and_writes_the_page(tmp_path):
+def test_the_command_prints_the_ranking_and_writes_the_page(tmp_path, ranked):
+    """In another process (another seed of Python's string hashes), the same class gets the same scores."""
+    import os
+
     _course(tmp_path / "course", _class_notebooks())
     result = subprocess.run([sys.executable, "-m", "autograder", "--course-dir", str(tmp_path / "course"),
-                             "similarity", "01_rnn", "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=300)
+                             "similarity", "01_rnn", "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONHASHSEED": "12345"})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "ana and finn" in lines[1] and lines[1].endswith("flagged")
-    assert sum(line.endswith("flagged") for line in lines) == 1
-    assert (tmp_path / "out" / "similarity-01_rnn.html").exists()
-    assert f"wrote {tmp_path / 'out' / 'similarity-01_rnn.html'}" in result.stdout
+    assert lines[1].split() == ["1", "ana", "and", "finn", f"{ranked[0][0].score:.2f}", f"{ranked[0][0].first_share:.2f}",
+                                f"{ranked[0][0].second_share:.2f}", "flagged"]
+    assert sum(line.endswith("flagged") for line in lines) == 1 and len(lines) == 1 + 10 + 1
+    page = tmp_path / "out" / "similarity-01_rnn.html"
+    assert lines[-1] == f"1 pair(s) above 0.40: a reason to look, not evidence (see the page); wrote {page}"
+    assert page.read_text() == ranked[2].read_text()
+
+
+def test_the_page_in_a_browser_runs_no_learner_script(page, ranked, hostile, output_dir):
+    """The screenshot of the report (tests/output/similarity_report.png); the hostile class's page runs nothing."""
+    page.goto(hostile[2].as_uri())
+    assert page.title() == "Similarity: 01_rnn"
+    assert page.locator("script").count() == 0
+    assert page.get_by_text(SCRIPT).count() >= 1  # shown as text
+    page.goto(ranked[2].as_uri())
+    page.locator("#pair-1").wait_for()
+    page.screenshot(path=str(output_dir / "similarity_report.png"), full_page=True)
