@@ -145,7 +145,11 @@ def similarity(args, root):
     coursedir = course.coursedir()
     out = Path(args.out or Path(coursedir.root) / "autograder" / "reports")
     threshold = THRESHOLD if args.threshold is None else args.threshold
-    pairs, notes, page = compare_class(coursedir, args.assignment, out, threshold)
+    try:
+        pairs, notes, page = compare_class(coursedir, args.assignment, out, threshold)
+    except FileNotFoundError as error:
+        print(f"similarity: {error}", file=sys.stderr)
+        return 2
     if not pairs:
         print(f"fewer than two learners' {args.assignment} to compare", file=sys.stderr)
     print("\n".join(table(pairs, threshold)))

@@ -99,23 +99,31 @@ class Pair:
 # the learner's own code ------------------------------------------------------------------------------------
 
 
+def _lines(code):
+    """``code``'s lines as Python counts them (``str.splitlines`` also splits at form feeds and other characters)."""
+    return code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def _without_comments_and_docstrings(code):
-    """``code`` with its comments and string statements (docstrings) blanked, line for line; as it is when it does
-    not parse (a line starting with # is still dropped)."""
-    lines = code.splitlines()
+    """``code`` with its comments and string statements (docstrings) cut out, line for line; as it is when it does
+    not parse, but for the lines that start with #."""
+    lines = _lines(code)
     try:
-        tree = ast.parse(code)
-        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+        tree = ast.parse("\n".join(lines))
+        tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline))
     except (SyntaxError, tokenize.TokenError, ValueError):
         return "\n".join("" if line.lstrip().startswith("#") else line for line in lines)
-    for token in reversed(tokens):  # from the end, so that cutting a comment leaves earlier columns in place
+    for token in reversed(tokens):  # from the end, so that a cut leaves the columns before it in place
         if token.type == tokenize.COMMENT:
             row, column = token.start
             lines[row - 1] = lines[row - 1][:column].rstrip()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            for row in range(node.lineno, node.end_lineno + 1):
-                lines[row - 1] = ""
+    strings = [node for node in ast.walk(tree) if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+               and isinstance(node.value.value, str)]
+    for node in sorted(strings, key=lambda node: (node.lineno, node.col_offset), reverse=True):
+        # only the string itself: `dx = dout @ W.T; "..."` keeps its code (ast counts columns in UTF-8 bytes)
+        first, last = lines[node.lineno - 1].encode(), lines[node.end_lineno - 1].encode()
+        kept = (first[:node.col_offset] + last[node.end_col_offset:]).decode().rstrip()
+        lines[node.lineno - 1:node.end_lineno] = [kept] + [""] * (node.end_lineno - node.lineno)
     return "\n".join(lines)
 
 
@@ -134,9 +142,9 @@ class CourseLines:
         found = set()
         for cell in notebook.cells:
             if cell.cell_type == "code":
-                found.update((_without_comments_and_docstrings(cell.source) + "\n" + cell.source).splitlines())
+                found.update(_lines(_without_comments_and_docstrings(cell.source) + "\n" + cell.source))
             else:
-                found.update(cell.source.splitlines())
+                found.update(_lines(cell.source))
         lines = {line.strip() for line in found} - {""}
         return cls(frozenset(lines), frozenset(match.group(1) for line in lines if (match := DEF.match(line))))
 
@@ -151,7 +159,7 @@ DEF = re.compile(r"^def\s+(\w+)\s*\(")
 def own_code(source, course):
     """The lines of a solution cell's ``source`` that the learner wrote: without comments, docstrings, blank lines
     and the lines of ``course`` (the release's :class:`CourseLines`)."""
-    lines = _without_comments_and_docstrings(source).splitlines()
+    lines = _lines(_without_comments_and_docstrings(source))
     return "\n".join(line for line in lines if line.strip() and line not in course)
 
 
@@ -160,43 +168,49 @@ def solution_cells(notebook):
     cells = {}
     for cell in notebook.cells:
         if cell.cell_type == "code" and is_solution(cell):
-            grade_id = cell.metadata.nbgrader.get("grade_id", "")
+            grade_id = str(cell.metadata.nbgrader.get("grade_id", ""))
             cells[grade_id] = cells[grade_id] + "\n" + cell.source if grade_id in cells else cell.source
     return cells
+
+
+def _answers(path, release, course):
+    """{(notebook, grade_id): own code} of the submitted notebook ``path``, one for each solution cell of
+    ``release``, or None when the file is not a notebook; and a note on what is left out ("" if nothing)."""
+    data = path.read_bytes()
+    problem = unreadable(data)
+    if problem is not None:
+        return None, f"left out, {problem.status()}"
+    cells = solution_cells(nbformat.reads(data.decode("utf-8"), as_version=4))
+    expected = solution_cells(release)
+    missing = [grade_id for grade_id in expected if grade_id not in cells]
+    note = (f"has no solution cell {', '.join(missing)} (deleted, or its nbgrader metadata changed): compared on "
+            "the other cells") if missing else ""
+    return {(path.stem, grade_id): own_code(cells.get(grade_id, ""), course) for grade_id in expected}, note
 
 
 def read_class(coursedir, assignment):
     """The learners of ``assignment`` (a :class:`Learner` each, in name order), the course's own solution as a
     Learner named "the course's solution", and a note per learner left out or compared on fewer cells."""
     root = Path(coursedir.root)
-    notebooks = sorted({name for _, _, name in submitted_notebooks(coursedir, [assignment])}
-                       | {path.stem for path in (root / coursedir.release_directory / assignment).glob("*.ipynb")})
-    releases, course = {}, {}
-    for name in notebooks:
-        path = root / coursedir.release_directory / assignment / f"{name}.ipynb"
-        if path.exists():
-            releases[name] = nbformat.read(path, as_version=4)
-            course[name] = CourseLines.of(releases[name])
+    released = root / coursedir.release_directory / assignment
+    releases = {path.stem: nbformat.read(path, as_version=4) for path in sorted(released.glob("*.ipynb"))}
+    if not releases:
+        raise FileNotFoundError(f"no release of {assignment} in {released}: run `python -m autograder release` first")
+    course = {name: CourseLines.of(notebook) for name, notebook in releases.items()}
     answers, notes = {}, []
     for student, _, name in submitted_notebooks(coursedir, [assignment]):
         if name not in releases:
             notes.append(f"{student}: {name}.ipynb is not a notebook of the release: left out")
             continue
-        path = root / coursedir.submitted_directory / student / assignment / f"{name}.ipynb"
-        data = path.read_bytes()
-        problem = unreadable(data)
-        if problem is not None:
-            notes.append(f"{student}: {name}.ipynb left out, {problem.status()}")
-            continue
-        cells = solution_cells(nbformat.reads(data.decode("utf-8"), as_version=4))
-        expected = solution_cells(releases[name])
-        missing = [grade_id for grade_id in expected if grade_id not in cells]
-        if missing:
-            notes.append(f"{student}: {name}.ipynb has no solution cell {', '.join(missing)} (deleted, or its "
-                         "nbgrader metadata changed): compared on the other cells")
-        code = answers.setdefault(student, {})
-        for grade_id in expected:
-            code[name, grade_id] = own_code(cells.get(grade_id, ""), course[name])
+        try:
+            cells, note = _answers(root / coursedir.submitted_directory / student / assignment / f"{name}.ipynb",
+                                   releases[name], course[name])
+        except Exception as error:  # noqa: BLE001 - whatever a learner's file does, the others are still compared
+            cells, note = None, f"left out, it could not be read ({type(error).__name__}: {error})"
+        if note:
+            notes.append(f"{student}: {name}.ipynb {note}")
+        if cells is not None:
+            answers.setdefault(student, {}).update(cells)
     learners = [Learner(student, code) for student, code in sorted(answers.items())]
     reference = {}
     for name in releases:

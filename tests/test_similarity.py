@@ -14,7 +14,7 @@ import sys
 import nbformat
 import numpy as np
 import pytest
-from conftest import COURSE, OUTPUT, SOLUTIONS
+from conftest import COURSE, SOLUTIONS
 from nbgrader.coursedir import CourseDirectory
 
 from autograder import similarity
@@ -486,6 +486,14 @@ def test_an_untouched_notebook_has_nothing_of_its_own():
     release = _release()
     course = similarity.CourseLines.of(release)
     assert all(similarity.own_code(source, course) == "" for source in similarity.solution_cells(release).values())
+
+
+def test_comments_and_strings_standing_alone_are_cut_out_and_the_code_beside_them_kept():
+    nothing = similarity.CourseLines(frozenset(), frozenset())
+    source = ('def helper(a):\n    """Its docstring, \u00e9l\u00e8ve."""\n    # a comment\n'
+              '    b = a @ a; "a string to hide the line"  # why\n    return b\n')
+    assert similarity.own_code(source, nothing) == "def helper(a):\n    b = a @ a;\n    return b"
+    assert similarity.own_code("x = 1\x0c\n# only a comment\nprint(x", nothing) == "x = 1\x0c\nprint(x"
 
 
 def test_a_fingerprint_everyone_has_weighs_nothing():
