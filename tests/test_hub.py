@@ -6,7 +6,8 @@ with the environment the hub gave the instructor's server, as in a terminal of t
 The instructor releases 01_rnn and 02_vanishing_gradients; alice submits a draft with a mistake and then her solution
 (the latest counts); bob submits a catalogued mistake on time, then tries to hand in 02's notebook as 01 (refused,
 his submission stays), then submits again after the deadline (late penalty); alice's written answer in 02 is graded
-in formgrader; each learner fetches their own feedback. Accounts, processes and folders go at the end, failed or not.
+in formgrader; each learner fetches their own feedback. An administrator's private clone (a 0700 folder) starts a
+hub whose learners never read the clone. Accounts, processes and folders go at the end, failed or not.
 """
 
 import contextlib
@@ -68,14 +69,17 @@ def _closed_to_others(path):
     return any(not os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
 
 
-def _environment_for_everyone(folder):
+def _environment_for_everyone(folder, own=False):
     """
     `make` variables for a course environment every user can run: this one, unless it or its Python lies where
-    other users cannot go (pyenv in root's home, as on the CI machine); then a new one in ``folder``, made by
-    `make hub` from a system Python, as the README tells an administrator (about a minute).
+    other users cannot go (pyenv in root's home, as on the CI machine), or the hub installs the course into it
+    (from a private clone: this repository, or ``own``); then a new one in ``folder``, made by `make hub` from a
+    system Python, as the README tells an administrator (about a minute).
     """
     if not any(_closed_to_others(p) for p in (sys.executable, sys.prefix)):
-        return {"VENV": sys.prefix}
+        if not (own or _closed_to_others(REPO)):
+            return {"VENV": sys.prefix}
+        return {"VENV": str(folder / "venv"), "PYTHON": sys.executable}
     for python in ("/usr/bin/python3.11", "/usr/bin/python3", "/usr/local/bin/python3"):
         version = subprocess.run([python, "-c", "import sys, ensurepip; print(sys.version_info >= (3, 11))"],
                                  capture_output=True, text=True) if os.path.exists(python) else None
@@ -203,14 +207,14 @@ class Hub:
 
 
 @contextlib.contextmanager
-def running_hub(folder, env):
-    """`make hub` (with the `make` variables ``env``) on free loopback ports, its state and the users' homes in
-    ``folder``; at the end, however the test ends, the hub and every process of its users are stopped and the
-    accounts removed (userdel -r)."""
+def running_hub(folder, env, repo=REPO, instructor=INSTRUCTOR, learners=(ALICE, BOB)):
+    """`make hub` in ``repo`` (with the `make` variables ``env``) on free loopback ports, its state and the users'
+    homes in ``folder``; at the end, however the test ends, the hub and every process of its users are stopped and
+    the accounts removed (userdel -r)."""
     port, hub_port, proxy_port = _free_ports(3)
     state, homes = folder / "state", folder / "home"
-    variables = {"RNNLAB_HUB_DIR": str(state), "RNNLAB_HUB_HOMES": str(homes), "RNNLAB_HUB_INSTRUCTOR": INSTRUCTOR,
-                 "RNNLAB_HUB_LEARNERS": f"{ALICE} {BOB}", "RNNLAB_HUB_PASSWORD": PASSWORD,
+    variables = {"RNNLAB_HUB_DIR": str(state), "RNNLAB_HUB_HOMES": str(homes), "RNNLAB_HUB_INSTRUCTOR": instructor,
+                 "RNNLAB_HUB_LEARNERS": " ".join(learners), "RNNLAB_HUB_PASSWORD": PASSWORD,
                  "RNNLAB_HUB_API_TOKEN": TOKEN}
     OUTPUT.mkdir(exist_ok=True)
     log = open(OUTPUT / f"hub-{port}.log", "w")
@@ -218,7 +222,7 @@ def running_hub(folder, env):
         ["make", "--no-print-directory", "hub", *(f"{name}={value}" for name, value in env.items()), f"HUB_PORT={port}",
          f"HUB_ARGS=--JupyterHub.hub_bind_url=http://127.0.0.1:{hub_port} "
          f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{proxy_port}"],
-        cwd=REPO, env={**os.environ, **variables}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=repo, env={**os.environ, **variables}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     hub = Hub(f"http://127.0.0.1:{port}", state, homes, log.name)
     try:
         deadline = time.monotonic() + 600  # a new environment is installed first
@@ -242,25 +246,29 @@ def running_hub(folder, env):
         for pid in _wait_gone([pid for pid in (hub_pid, proxy_pid) if pid], 10):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        for user in (INSTRUCTOR, ALICE, BOB):
+        for user in (instructor, *learners):
             _remove_account(user)
         log.close()
 
 
 @pytest.fixture(scope="module")
-def hub():
-    """The hub, the three users' servers, and 01_rnn and 02_vanishing_gradients released to the exchange."""
+def shared():
+    """A folder every user can enter (0755) for the hubs' states, the users' homes and a new environment."""
     folder = Path(tempfile.mkdtemp(prefix="rnnlab-hub-"))
-    folder.chmod(0o755)  # the users' homes and the exchange are in here
-    try:
-        with running_hub(folder, _environment_for_everyone(folder)) as running:
-            running.start(INSTRUCTOR, ALICE, BOB)
-            running.run_as(INSTRUCTOR, "nbgrader", "release_assignment", RNN)  # in a terminal
-            released = running.server(INSTRUCTOR, "POST", f"/formgrader/api/assignment/{VANISHING}/release")
-            assert released["success"], released  # formgrader's Release button
-            yield running
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hub(shared):
+    """The hub, the three users' servers, and 01_rnn and 02_vanishing_gradients released to the exchange."""
+    with running_hub(shared / "class", _environment_for_everyone(shared)) as running:
+        running.start(INSTRUCTOR, ALICE, BOB)
+        running.run_as(INSTRUCTOR, "nbgrader", "release_assignment", RNN)  # in a terminal
+        released = running.server(INSTRUCTOR, "POST", f"/formgrader/api/assignment/{VANISHING}/release")
+        assert released["success"], released  # formgrader's Release button
+        yield running
 
 
 def _solved(fetched, assignment, mistake=None):
@@ -422,3 +430,30 @@ def test_a_learners_assignment_list_in_the_browser(hub, page, output_dir):
     text = page.locator("body").inner_text()
     assert RNN in text and VANISHING in text
     assert "Create Assignment" not in text and "Formgrader" not in text
+
+
+def test_a_hub_from_an_administrators_private_clone(shared):
+    """`make hub` in a clone nobody else may enter (a 0700 folder, as a home is): it starts, and a learner's server
+    runs the course (its nbgrader assignment list, rnnlab in a terminal) without reading anything in the clone."""
+    private = Path(tempfile.mkdtemp(prefix="rnnlab-admin-"))  # 0700
+    clone = private / "rnnlab"
+    try:
+        tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
+        for name in filter(None, tracked.stdout.split("\0")):  # the working tree's files, as a fresh clone has them
+            if (REPO / name).is_file():
+                (clone / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / name, clone / name)
+        assert _closed_to_others(clone)
+        learner = f"carol{SUFFIX}"
+        with running_hub(shared / "private", _environment_for_everyone(shared, own=True), repo=clone,
+                         instructor=f"admin{SUFFIX}", learners=[learner]) as running:
+            running.start(learner)
+            environment = running.environment(learner)
+            assert not [value for value in environment.values() if str(private) in value], environment
+            listed = running.server(learner, "GET", f"/assignments?course_id={COURSE_ID}")
+            assert listed["success"], listed
+            imported = running.run_as(learner, "python", "-c", "import autograder.feedback, rnnlab.gradcheck, rnnlab; "
+                                                               "print(rnnlab.__file__)")
+            assert str(private) not in imported and "site-packages" in imported, imported
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
