@@ -150,11 +150,13 @@ def similarity(args, root):
     except FileNotFoundError as error:
         print(f"similarity: {error}", file=sys.stderr)
         return 2
-    if not pairs:
-        print(f"fewer than two learners' {args.assignment} to compare", file=sys.stderr)
-    print("\n".join(table(pairs, threshold)))
     for note in notes:
         print(f"  {note}", file=sys.stderr)
+    if not pairs:
+        print(f"fewer than two learners' {args.assignment} to compare: run `python -m autograder collect` first",
+              file=sys.stderr)
+        return 1
+    print("\n".join(table(pairs, threshold)))
     print(f"{sum(pair.score > threshold for pair in pairs)} pair(s) above {threshold:.2f}: a reason to look, "
           f"not evidence (see the page); wrote {page}")
     return 0

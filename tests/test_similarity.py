@@ -1,12 +1,15 @@
 """The similarity report on a class of 01_rnn whose answers are known: five learners who wrote every function their
 own way (loops or vectorised, ``@``, ``.dot``, ``np.dot``, ``matmul`` or ``einsum``, tuples, lists or dicts for the
 caches, helpers or none), and finn, who copied ana's notebook, renamed her variables, moved her helper to another
-cell, put the statements and functions of a cell in another order and wrote comments of his own.
+cell, put the statements and functions of a cell in another order and wrote comments of his own. In a second
+class every learner writes the four short functions the common way (``COMMON``): there only the weighting keeps
+the honest pairs low.
 
 Each notebook is the release with its solution cells filled in, as a learner hands it in; the answers are checked
 against the course's solution first, so that the honest ones are correct and differ for real.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -568,8 +571,6 @@ def test_learner_text_is_escaped_and_a_broken_notebook_is_reported_and_left_out(
 
 def test_the_command_prints_the_ranking_and_writes_the_page(tmp_path, ranked):
     """In another process (another seed of Python's string hashes), the same class gets the same scores."""
-    import os
-
     _course(tmp_path / "course", _class_notebooks())
     result = subprocess.run([sys.executable, "-m", "autograder", "--course-dir", str(tmp_path / "course"),
                              "similarity", "01_rnn", "--out", str(tmp_path / "out")], capture_output=True, text=True,
