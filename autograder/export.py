@@ -7,7 +7,11 @@ One row per learner, after a first row ``(max points)`` holding each column's ma
 - per notebook, ``<notebook>``: its score after any late penalty, ``<notebook>:late_penalty``: the
   points the penalty took (0 when on time; nbgrader's ``LateSubmissionPlugin`` sets it from the
   deadline), ``<notebook>:submitted``: the submission time, and ``<notebook>:<cell>``: each graded cell;
-- ``total``: the sum of the notebook scores.
+- ``total``: the sum of the notebook scores;
+- ``counts``: which grade of a notebook graded several times counts, ``latest`` or ``best``
+  (``c.OnSubmit.counts`` in nbgrader_config.py; a learner submitting on the hub is graded at each
+  submission): with ``best``, a notebook's score is the best any of its gradings gave (after its late
+  penalty), its cells and late penalty those of the latest.
 
 A cell that is not a number says why: ``not submitted`` (nothing collected; it counts 0 in the total),
 ``not graded`` (collected after the last ``grade``), ``unreadable`` (the file could not be graded; the
@@ -21,6 +25,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.onsubmit import OnSubmit
 from autograder.submissions import GRADED, State
 
 NOT_SUBMITTED, NOT_GRADED, UNREADABLE, PENDING = "not submitted", "not graded", "unreadable", "pending"
@@ -30,7 +35,9 @@ MAX_ROW = "(max points)"
 def export_csv(path, coursedir):
     """Write the gradebook's grades of the course ``coursedir`` (nbgrader's CourseDirectory) to ``path``;
     return the number of learners written."""
-    statuses = State(coursedir).statuses()
+    state = State(coursedir)
+    statuses = state.statuses()
+    counts = OnSubmit(config=coursedir.config).counts
     submitted = Path(coursedir.root) / coursedir.submitted_directory
     autograded = Path(coursedir.root) / coursedir.autograded_directory
     with Gradebook(coursedir.db_url) as gradebook:
@@ -53,12 +60,17 @@ def export_csv(path, coursedir):
             row = {"student": student, "lms_user_id": learners[student]}
             for assignment, notebook in notebooks:
                 row.update(_notebook_cells(gradebook, student, assignment, notebook, submitted, autograded, statuses))
+                best = state.best(student, assignment, notebook.name)
+                if counts == "best" and isinstance(row[notebook.name], (int, float)) and best is not None:
+                    row[notebook.name] = max(row[notebook.name], best)
             scores = [row[notebook.name] for _, notebook in notebooks]
             waiting = [marker for marker in (UNREADABLE, NOT_GRADED, PENDING) if marker in scores]
             row["total"] = waiting[0] if waiting else sum(s for s in scores if isinstance(s, (int, float)))
+            row["counts"] = counts
             rows.append(row)
     with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ["student", "lms_user_id", *columns, "total"])
+        maximum["counts"] = counts
+        writer = csv.DictWriter(handle, ["student", "lms_user_id", *columns, "total", "counts"])
         writer.writeheader()
         writer.writerow(maximum)
         writer.writerows(rows)

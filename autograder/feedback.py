@@ -383,13 +383,14 @@ def _page_fingerprints(coursedir, assignment):
     return found
 
 
-def generate(assignments, root, progress=None, changed_only=False):
+def generate(assignments, root, progress=None, changed_only=False, student=None):
     """
     nbgrader's ``generate_feedback`` for each assignment (from autograder/, so with this module's
     preprocessors and template), one page at a time on ``progress`` (autograder.progress), and a
     page for each submitted notebook that could not be graded (:func:`write_unreadable_pages`; the
     last line on ``progress`` says how many). With ``changed_only``, only the pages whose grades or
-    graded notebooks changed since they were written (autograder.submissions.State) are written again.
+    graded notebooks changed since they were written (autograder.submissions.State) are written again;
+    with ``student``, only that learner's (autograder.onsubmit, after grading them alone).
     Returns the problems, one line each, each naming its assignment: an assignment whose pages were not
     all written is reported, and its pages are written again next time.
     """
@@ -405,9 +406,9 @@ def generate(assignments, root, progress=None, changed_only=False):
     problems, unreadable, kept = [], [], 0
     for assignment in assignments:
         fingerprints = _page_fingerprints(coursedir, assignment)
-        stale = [student for student, key in fingerprints.items()
-                 if not changed_only or state.feedback_from(student, assignment) != key
-                 or not any((pages / student / assignment).glob("*.html"))]
+        stale = [learner for learner, key in fingerprints.items() if student in (None, learner) and (
+                 not changed_only or state.feedback_from(learner, assignment) != key
+                 or not any((pages / learner / assignment).glob("*.html")))]
         kept += len(fingerprints) - len(stale)
         expected = [(student, path.stem) for student in stale
                     for path in sorted((Path(root) / coursedir.autograded_directory / student / assignment).glob("*.ipynb"))]
@@ -415,10 +416,10 @@ def generate(assignments, root, progress=None, changed_only=False):
             progress.add(len(expected))
             progress.stage(f"feedback for {assignment}")
         if expected:
-            for student in stale:  # nbgrader leaves existing pages alone without --force: these go first
-                shutil.rmtree(pages / student / assignment, ignore_errors=True)
+            for learner in stale:  # nbgrader leaves existing pages alone without --force: these go first
+                shutil.rmtree(pages / learner / assignment, ignore_errors=True)
             command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
-                       *([] if changed_only else ["--force"])]
+                       *([] if changed_only else ["--force"]), *([f"--student={student}"] if student else [])]
             errors = []
             with subprocess.Popen(command, cwd=AUTOGRADER, env=nbgrader_env(), stderr=subprocess.PIPE,
                                   stdout=subprocess.DEVNULL, text=True) as run:
@@ -432,8 +433,8 @@ def generate(assignments, root, progress=None, changed_only=False):
             missing = [(student, notebook) for student, notebook in expected
                        if not (pages / student / assignment / f"{notebook}.html").exists()]
             written = set(stale) - {student for student, _ in missing}
-            for student in written:
-                state.fed_back(student, assignment, fingerprints[student])
+            for learner in written:
+                state.fed_back(learner, assignment, fingerprints[learner])
             if run.returncode or missing:
                 why = "; ".join(errors) or f"nbgrader generate_feedback exited with {run.returncode}"
                 problems.append(f"{assignment}: {len(missing)} page(s) not written "

@@ -51,8 +51,9 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
                                     scheduler, progress, recorder):
                 results[result.student, result.assignment, result.notebook] = result
                 if result.status.outcome.final:  # the grader's own failure is tried again next time
+                    counted = max(result.score - result.late_penalty, 0.0) if result.status.outcome.scored else None
                     state.graded(result.student, result.assignment, result.notebook, result.status,
-                                 fingerprints[result.assignment, result.student])
+                                 fingerprints[result.assignment, result.student], counted)
     if timings is not None:
         timings["main"] = time.process_time() - main_start
     return list(results.values())

@@ -120,6 +120,7 @@ class Recorder:
             result.score, result.cells, result.pending = 0.0, {}, 0.0
             return
         result.score, result.max_score = graded.score, graded.max_score
+        result.late_penalty = graded.late_submission_penalty or 0.0
         result.cells = {grade.name: grade.score for grade in graded.grades}
         result.pending = sum(grade.max_score for grade in graded.grades if grade.needs_manual_grade)
 

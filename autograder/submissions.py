@@ -176,8 +176,9 @@ def diagnose(path):
 class State:
     """
     ``autograder/state.json``: per learner's assignment (``"student/assignment"``), the fingerprint of what it
-    was last graded from, each notebook's :class:`Status`, and the fingerprint of the feedback page written
-    from its grades. Read at the start of a command, saved once at its end.
+    was last graded from, each notebook's :class:`Status` and best score of all its gradings (after any late
+    penalty), and the fingerprint of the feedback page written from its grades. Read at the start of a command,
+    saved once at its end.
     """
 
     FILE = "state.json"
@@ -214,11 +215,18 @@ class State:
                     found[student, assignment, notebook] = Status.from_json(status)
         return found
 
-    def graded(self, student, assignment, notebook, status, fingerprint):
-        """Remember that the notebook was graded from ``fingerprint`` and ended with ``status``."""
+    def graded(self, student, assignment, notebook, status, fingerprint, score=None):
+        """Remember that the notebook was graded from ``fingerprint``, ended with ``status`` and scored ``score``."""
         entry = self._entry(student, assignment)
         entry["graded_from"] = fingerprint
         entry["statuses"][notebook] = status.to_json()
+        if score is not None:
+            best = entry.setdefault("best", {})
+            best[notebook] = max(best.get(notebook, score), score)
+
+    def best(self, student, assignment, notebook):
+        """The best score any grading of the notebook gave (None if none was recorded)."""
+        return self.entries.get(f"{student}/{assignment}", {}).get("best", {}).get(notebook)
 
     # feedback
 

@@ -48,6 +48,7 @@ class Result:
     prepare_seconds: float = 0.0  # in the worker: staging, repair and nbgrader's sanitising, this notebook's share
     record_seconds: float = 0.0  # in the worker: saving the grades
     pending: float = 0.0  # points of answers a person grades (formgrader) that nobody has graded yet
+    late_penalty: float = 0.0  # points the late-submission penalty took from ``score``
     unchanged: bool = False  # not graded again: nothing it depends on changed since its last grade
 
     @property

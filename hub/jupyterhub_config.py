@@ -2,6 +2,8 @@
 
 Learners log in, fetch, validate and submit with nbgrader's assignment list; the instructor releases,
 collects and grades the course folder ``~INSTRUCTOR/rnnlab`` with formgrader and `python -m autograder`.
+A submission is graded and its feedback returned to its learner at once by the hub's grading service
+(autograder/onsubmit.py: limits and exam mode are the course's settings, c.OnSubmit in its nbgrader_config.py).
 Runs as root: it creates the accounts and starts every user's server as that user.
 
 The repository may be an administrator's private clone (in a 0700 home): the users' servers never read it. At each
@@ -125,9 +127,29 @@ c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = password
 c.Authenticator.allowed_users = {INSTRUCTOR, *LEARNERS}
 
+
+
+def course_folder():
+    """The instructor's course folder (made at their first log-in, by ensure_course below)."""
+    try:
+        return Path(pwd.getpwnam(INSTRUCTOR).pw_dir) / COURSE_FOLDER
+    except KeyError:
+        return HOMES / INSTRUCTOR / COURSE_FOLDER
+
+
+# Feedback on submit (autograder/onsubmit.py): the hub starts the grading service, and again if it stops; as root, so
+# the grader's sandbox holds. It grades in the instructor's course folder and gives what it writes there back to them.
+c.JupyterHub.services = [{
+    "name": "rnnlab-grader",
+    "command": [sys.executable, "-m", "autograder.onsubmit"],
+    "cwd": str(PRIVATE),
+    "environment": {"PATH": os.pathsep.join([str(BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
+                    "HOME": os.environ.get("HOME", "/root"), "RNNLAB_COURSE_DIR": str(course_folder()),
+                    "RNNLAB_EXCHANGE": str(EXCHANGE), "RNNLAB_ONSUBMIT_DIR": str(PRIVATE)},
+}]
 api_token = os.environ.get("RNNLAB_HUB_API_TOKEN")
 if api_token:
-    c.JupyterHub.services = [{"name": "rnnlab-scripts", "api_token": api_token}]
+    c.JupyterHub.services.append({"name": "rnnlab-scripts", "api_token": api_token})
     c.JupyterHub.load_roles = [{
         "name": "rnnlab-scripts", "services": ["rnnlab-scripts"],
         "scopes": ["admin:users", "admin:servers", "admin:server_state", "access:servers"],

@@ -6,7 +6,9 @@ with the environment the hub gave the instructor's server, as in a terminal of t
 The instructor releases 01_rnn and 02_vanishing_gradients; alice submits a draft with a mistake and then her solution
 (the latest counts); bob submits a catalogued mistake on time, then tries to hand in 02's notebook as 01 (refused,
 his submission stays), then submits again after the deadline (late penalty); alice's written answer in 02 is graded
-in formgrader; each learner fetches their own feedback. An administrator's private clone (a 0700 folder) starts a
+in formgrader; each learner fetches their own feedback (both assignments are exams: the hub's grading service
+returns nothing of them by itself). On 00_setup, the service grades each submission at once and returns its feedback
+to its learner alone, within a limit, and grades once a submission whose grading was cut short. An administrator's private clone (a 0700 folder) starts a
 hub whose learners never read the clone. Accounts, processes and folders go at the end, failed or not.
 """
 
@@ -21,6 +23,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -320,6 +323,12 @@ def test_a_class_fetches_submits_and_gets_its_own_feedback(hub):
         assert hub.assignments(user, "fetch", assignment)["success"]
     fetched = hub.notebook(ALICE, notebook_of[RNN])
 
+    # both are exams here: the hub's grading service accepts the submissions and neither grades nor returns them
+    settings = hub.server(INSTRUCTOR, "GET", "/api/contents/rnnlab/nbgrader_config.py")["content"]
+    settings += f'c.OnSubmit.exam = ["{RNN}", "{VANISHING}"]\n'
+    hub.server(INSTRUCTOR, "PUT", "/api/contents/rnnlab/nbgrader_config.py",
+               {"type": "file", "format": "text", "content": settings})
+
     # alice hands in a draft with a mistake, then her solution: the latest submission counts
     hub.save(ALICE, notebook_of[RNN], _solved(fetched, RNN, DRAFT_MISTAKE))
     assert hub.assignments(ALICE, "submit", RNN)["success"]
@@ -354,6 +363,14 @@ def test_a_class_fetches_submits_and_gets_its_own_feedback(hub):
         listed = hub.server(user, "GET", f"/assignments?course_id={COURSE_ID}")["value"]
         handed_in = next(a for a in listed if a["status"] == "submitted" and a["assignment_id"] == RNN)
         assert len(handed_in["submissions"]) == 2, handed_in
+
+    deadline = time.monotonic() + 30  # the exams: held, nothing returned (2 + 1 of alice's, 2 of bob's)
+    while len(held := [row for row in _journal(hub).values() if row["status"] == "held"]) < 5:
+        assert time.monotonic() < deadline, _journal(hub)
+        time.sleep(0.5)
+    assert {row["assignment"] for row in held} == {RNN, VANISHING} and len(_journal(hub)) == 5
+    hub.assignments(ALICE, "fetch_feedback", RNN)
+    assert not list((hub.homes / ALICE / RNN / "feedback").glob("*/*.html"))
 
     # the instructor collects into the course folder's autograder/submitted/, where the grader reads
     hub.run_as(INSTRUCTOR, "nbgrader", "collect", RNN)
@@ -406,6 +423,94 @@ def test_a_class_fetches_submits_and_gets_its_own_feedback(hub):
     assert BOB_MISTAKE.hint in pages[BOB] and BOB_MISTAKE.hint not in pages[ALICE]
     assert "Late submission penalty" not in pages[ALICE]
     assert DRAFT_MISTAKE.hint not in pages[ALICE]  # her draft was not the one graded
+
+
+SETUP = "00_setup"  # the quickest notebook to grade
+
+
+def _journal(hub):
+    """The grading service's journal: {inbound folder: row}."""
+    with contextlib.closing(sqlite3.connect(hub.state / "hub" / "onsubmit.sqlite")) as journal:
+        journal.row_factory = sqlite3.Row
+        return {row["folder"]: dict(row) for row in journal.execute("SELECT * FROM submissions")}
+
+
+def _submit(hub, user, assignment):
+    """Press Submit; the name of the submission's folder in the exchange's inbound."""
+    inbound = hub.state / "exchange" / COURSE_ID / "inbound"
+    before = set(os.listdir(inbound))
+    assert hub.assignments(user, "submit", assignment)["success"]
+    (folder,) = set(os.listdir(inbound)) - before
+    return folder
+
+
+def _feedback_of(hub, user, assignment, folder, seconds=180):
+    """Fetch Feedback until ``user`` has a page for the submission ``folder``; its text and the seconds it took."""
+    start = time.monotonic()
+    timestamp = folder.split("+")[2]
+    while True:
+        hub.assignments(user, "fetch_feedback", assignment)  # fails while no feedback was ever released
+        pages = list((hub.homes / user / assignment / "feedback" / timestamp).glob("*.html"))
+        if pages:
+            return _page_text(pages[0]), time.monotonic() - start
+        assert time.monotonic() - start < seconds, f"no feedback for {folder}; {hub.log} ends:\n{hub.log_tail()}"
+        time.sleep(1)
+
+
+def test_feedback_on_submit_with_a_fair_limit(hub):
+    """Learners press Submit and get their feedback from the hub's grading service, with no instructor command:
+    alice's 00_setup is graded and returned to her alone; her fourth submission within the hour (3 graded per hour
+    here) is kept and she is told when the next can be graded; the service killed while grading bob's submission
+    grades it once, after the hub has started the service again."""
+    settings = hub.server(INSTRUCTOR, "GET", "/api/contents/rnnlab/nbgrader_config.py")["content"]
+    settings += f'c.OnSubmit.limits = {{"{SETUP}": {{"graded": 3, "period_minutes": 60}}}}\n'
+    hub.server(INSTRUCTOR, "PUT", "/api/contents/rnnlab/nbgrader_config.py",
+               {"type": "file", "format": "text", "content": settings})
+    hub.run_as(INSTRUCTOR, "nbgrader", "release_assignment", SETUP)
+    path = f"{SETUP}/{SETUP}.ipynb"
+    for user in (ALICE, BOB):
+        assert hub.assignments(user, "fetch", SETUP)["success"]
+        hub.save(user, path, _solved(hub.notebook(user, path), SETUP))
+    points = sum(cell["metadata"]["nbgrader"].get("points", 0) for cell in read_notebook(SOLUTIONS / SETUP / f"{SETUP}.ipynb")["cells"]
+                 if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+    first = _submit(hub, ALICE, SETUP)
+    page, seconds = _feedback_of(hub, ALICE, SETUP, first)
+    assert f"{SETUP} (Score: {points:g} / {points:g})" in page, page
+    for _ in range(2):  # the second and third of the hour: graded too
+        again = _submit(hub, ALICE, SETUP)
+        assert "Score:" in _feedback_of(hub, ALICE, SETUP, again)[0]
+    fourth = _submit(hub, ALICE, SETUP)
+    told, _ = _feedback_of(hub, ALICE, SETUP, fourth)
+    assert "not graded yet" in told and "Your next graded submission is possible at" in told, told
+    assert "Score:" not in told
+    row = _journal(hub)[fourth]
+    assert row["status"] == "waiting" and row["not_before"] > time.time() + 50 * 60, row
+    assert fourth in os.listdir(hub.state / "exchange" / COURSE_ID / "inbound")  # kept: collect takes the latest
+
+    # bob's grading: the service is killed in the middle; the hub starts it again, and it grades bob's once
+    pid_file = hub.state / "hub" / "onsubmit.pid"
+    killed = _pid_in(pid_file)
+    mine = _submit(hub, BOB, SETUP)
+    deadline = time.monotonic() + 60
+    while _journal(hub).get(mine, {}).get("status") != "running":
+        assert time.monotonic() < deadline, _journal(hub).get(mine)
+        time.sleep(0.1)
+    time.sleep(1)
+    os.kill(killed, signal.SIGKILL)
+    page, _ = _feedback_of(hub, BOB, SETUP, mine, seconds=240)
+    assert _pid_in(pid_file) != killed
+    deadline = time.monotonic() + 30  # the page is out; the journal says so once the grading process has ended
+    while (row := _journal(hub)[mine])["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert row["status"] == "graded" and row["graded"] == 1 and row["attempts"] == 2, row
+    assert f"{SETUP} (Score: {points:g} / {points:g})" in page
+
+    # nothing of alice's reaches bob: his own page only; the exchange's pages cannot be listed, her home not entered
+    assert [p.parent.name for p in (hub.homes / BOB / SETUP / "feedback").glob("*/*.html")] == [mine.split("+")[2]]
+    for peek in (hub.state / "exchange" / COURSE_ID / "feedback", hub.homes / ALICE / SETUP / "feedback"):
+        assert "Permission denied" in hub.run_as(BOB, "ls", str(peek), check=False)
+    print(f"alice's first submission: feedback fetchable after {seconds:.1f} s")
 
 
 def test_a_learners_assignment_list_in_the_browser(hub, page, output_dir):

@@ -1,0 +1,58 @@
+"""The grading service's journal (autograder/onsubmit.py): its limit and its queue, without a hub (tests/test_hub.py
+runs the service end to end)."""
+
+import time
+
+from traitlets.config import Config
+
+from autograder.onsubmit import Journal, OnSubmit, Service
+
+HOUR = {"graded": 3, "period_minutes": 60, "wait_minutes": 0}
+
+
+def _graded(journal, folder, student, finished):
+    journal.add(folder, student, "01_rnn", "queued")
+    journal.set(folder, status="graded", graded=1, finished=finished)
+
+
+def test_the_fourth_graded_submission_in_an_hour_waits_for_the_first_to_leave_the_hour(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    now = time.time()
+    for minutes, folder in ((50, "a"), (30, "b")):
+        _graded(journal, folder, "alice", now - 60 * minutes)
+    assert journal.next_graded("alice", "01_rnn", HOUR, now) == now  # two in the hour: a third now
+    journal.add("c", "alice", "01_rnn", "queued")  # queued counts: it will be graded
+    assert abs(journal.next_graded("alice", "01_rnn", HOUR, now) - (now + 10 * 60)) < 1e-6
+    assert journal.next_graded("bob", "01_rnn", HOUR, now) == now  # per learner
+    assert journal.next_graded("alice", "03_lstm", HOUR, now) == now  # per assignment
+    waiting = {**HOUR, "graded": 10, "wait_minutes": 45}
+    assert abs(journal.next_graded("alice", "01_rnn", waiting, now) - (now + 45 * 60)) < 1  # after "c", seen now
+
+
+def test_one_grading_at_a_time_per_learner_the_latest_of_their_queue(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    for folder, student in (("alice-1", "alice"), ("alice-2", "alice"), ("bob-1", "bob")):
+        journal.add(folder, student, "01_rnn", "queued")
+    first = journal.claim()
+    assert first["folder"] == "alice-2" and first["status"] == "running" and first["attempts"] == 1
+    assert journal.rows("folder = 'alice-1'")[0]["status"] == "superseded"
+    journal.add("alice-3", "alice", "01_rnn", "queued")
+    assert journal.claim()["folder"] == "bob-1"  # alice is being graded: bob's next, alice-3 waits
+    assert journal.claim() is None
+
+
+def test_a_grading_cut_short_is_queued_again_once(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.add("alice-1", "alice", "01_rnn", "queued")
+    journal.claim()
+    journal.set("alice-1", pid=2**22 + 1)  # no such process now
+    Service(Journal(tmp_path / "journal.sqlite"), say=lambda text: None).recover()  # the service, started again
+    again = journal.claim()
+    assert again["folder"] == "alice-1" and again["attempts"] == 2
+    assert journal.claim() is None
+
+
+def test_an_assignments_own_limit_fills_in_from_every_assignments():
+    settings = OnSubmit(config=Config({"OnSubmit": {"limit": {"graded": 5}, "limits": {"05_training": {"wait_minutes": 10}}}}))
+    assert settings.limit_of("01_rnn") == {"graded": 5, "period_minutes": 60, "wait_minutes": 0}
+    assert settings.limit_of("05_training") == {"graded": 5, "period_minutes": 60, "wait_minutes": 10}
