@@ -389,7 +389,11 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
     cells[0] = 0.0 if c0 is None else c0
     h, c = states[0], cells[0]
     if cell == "lstm" and not np.iscomplexobj(inputs):
-        _lstm_loop(Wh, inputs, states, cells, recurrent)
+        # The LSTM's loop keeps its gates too.
+        gate_values = np.empty((T, 4 * H))
+        _lstm_loop(Wh, inputs, states, cells, recurrent, gate_values)
+        pre = inputs[:, 2 * H:3 * H] + recurrent[:, 2 * H:3 * H]  # a_g, as _step takes it
+        gates = {name: gate_values[:, block * H:(block + 1) * H] for block, name in enumerate("ifgo")}
     else:
         for t in range(T):
             np.matmul(h, Wh, out=recurrent[t])
@@ -397,9 +401,9 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
             states[t + 1] = h
             if cell_state:
                 cells[t + 1] = c
-    # ... and then every step's gates and pre-activations at once: the same operations on the same numbers
-    # (the states it returns are those of the loop), in one batch instead of T small ones.
-    _, _, pre, gates = _step(cell, inputs, states[:-1], recurrent, Wh, cells[:-1])
+        # ... and then every step's gates and pre-activations at once: the same operations on the same numbers
+        # (the states it returns are those of the loop), in one batch instead of T small ones.
+        _, _, pre, gates = _step(cell, inputs, states[:-1], recurrent, Wh, cells[:-1])
     run = {"inputs": inputs, "recurrent": recurrent, "h": states[1:], "h_prev": states[:-1], "pre": pre, **gates}
     if cell_state:
         run["c"], run["c_prev"] = cells[1:], cells[:-1]
@@ -407,25 +411,28 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
     return run
 
 
-def _lstm_loop(Wh, inputs, states, cells, recurrent):
+def _lstm_loop(Wh, inputs, states, cells, recurrent, gates):
     """
     `run`'s loop for the LSTM: `_step`'s real operations in the same order on the same numbers (so the same
     states, to the last bit; tests/test_gradient_flow.py checks it), written into buffers instead of a new
     array per operation: about twice as fast at H = 64, where the explorer's LSTM spends most of its time.
-    Fills states[1:], cells[1:] and recurrent (h_{t-1} Wh) from states[0] and cells[0].
+    Fills states[1:], cells[1:], recurrent (h_{t-1} Wh) and gates (i, f, g, o at every step, of shape (T, 4H))
+    from states[0] and cells[0].
     """
     H = Wh.shape[0]
-    a, input_gate_by_candidate = np.empty(4 * H), np.empty(H)
+    input_gate_by_candidate = np.empty(H)
     h, c = states[0], cells[0]
     for t in range(inputs.shape[0]):
+        a = gates[t]
         np.matmul(h, Wh, out=recurrent[t])
         np.add(inputs[t], recurrent[t], out=a)
         g = np.tanh(a[2 * H:3 * H])
-        # _logistic: 1 / (1 + exp(-a)), all four blocks (the g block's is not used)
+        # _logistic: 1 / (1 + exp(-a)), all four blocks (the g block's is replaced by g)
         np.negative(a, out=a)
         np.exp(a, out=a)
         a += 1.0
         np.divide(1.0, a, out=a)
+        a[2 * H:3 * H] = g
         # _lstm_cell: c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)
         c_next, h_next = cells[t + 1], states[t + 1]
         np.multiply(a[H:2 * H], c, out=c_next)
