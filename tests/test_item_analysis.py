@@ -140,7 +140,7 @@ def test_first_tries_count_the_learners_whose_graded_submission_was_their_first(
     assert "| a1 | B | 2 | 10 | 0.50 |" in text and "| 4 of 8 |" in text and "no history" not in text.split("|")[-1]
 
 
-def test_the_report_has_the_table_and_a_picture_that_labels_the_flagged_cells(coursedir, tmp_path, monkeypatch):
+def test_the_report_has_the_table_and_a_picture_that_labels_the_flagged_cells(coursedir, tmp_path, monkeypatch, output_dir):
     drawn = {}
 
     def spy(ax, items):
@@ -162,5 +162,6 @@ def test_the_report_has_the_table_and_a_picture_that_labels_the_flagged_cells(co
     assert (tmp_path / "out" / "report.md").read_text() == text
 
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+    shutil.copy(png, output_dir / "item_analysis.png")  # for people to look at
     assert drawn.pop("texts") == ["a1: A", "a1: C"]  # only the flagged cells are labelled
     assert drawn == {"a1: A": (1.0, 0.0), "a1: C": (0.5, pytest.approx(expected_c, abs=1e-12))}
