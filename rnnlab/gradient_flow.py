@@ -566,7 +566,8 @@ def _gru_step_jacobians(Wh, run, recurrent, dtype=np.float64):
                                          for m in range(3))
     reset_by_state, reset_by_gate = (slope(_gru_reset, a_r, h_prev, moved=m).astype(dtype, copy=False)
                                      for m in (1, 0))
-    Wh_r_T, Wh_z_T, Wh_n_T = (Wh[:, g * H:(g + 1) * H].T.astype(dtype) for g in range(3))  # (H, H) each
+    # (H, H) each, C-ordered: so is every (H, H) of `inner` below, which BLAS multiplies at twice the speed and more
+    Wh_r_T, Wh_z_T, Wh_n_T = (np.ascontiguousarray(Wh[:, g * H:(g + 1) * H].T, dtype=dtype) for g in range(3))
     # Wh_n^T (diag(du/da_r) Wh_r^T + diag(du/dh)): how u's change moves p, per step (in place: T H^2 each)
     units = np.arange(H)
     inner = reset_by_gate[:, :, None] * Wh_r_T  # (T, H, H)
