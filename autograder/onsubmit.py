@@ -272,7 +272,7 @@ def grade_one(folder):
     root = course.root()
     config = course.load_config()
     coursedir = course.coursedir(config)
-    timings, start = {}, time.perf_counter()
+    timings, start, started_at = {}, time.perf_counter(), time.time()
     try:
         with tempfile.TemporaryDirectory() as source:
             place = Path(source) / submission.student / submission.assignment
@@ -292,8 +292,9 @@ def grade_one(folder):
         timings["release"] = time.perf_counter() - start - sum(timings.values())
     finally:
         give_back(root, coursedir)
-    return {"timings": timings, "score": sum(r.score for r in results), "max_score": sum(r.max_score for r in results),
-            "released": len([page for page in released if page]), "problems": problems}
+    return {"timings": timings, "started_at": started_at, "score": sum(r.score for r in results),
+            "max_score": sum(r.max_score for r in results), "released": len([page for page in released if page]),
+            "problems": problems}
 
 
 def give_back(root, coursedir):
@@ -334,6 +335,7 @@ class Service:
         self.journal, self.say = journal, say
         self.stopping = threading.Event()
         self.running = {}  # lane: the grading process
+        self.ready = {}  # lane: its next grading process, the grader imported, waiting for a folder
 
     def recover(self):
         """Submissions left running by a service that was killed or stopped: their gradings end, and they are
@@ -403,6 +405,7 @@ class Service:
                                                                           "was graded")
 
     def lane(self, number):
+        self.ready[number] = self._grading_process(number)  # the first submission finds the grader imported too
         while not self.stopping.is_set():
             row = self.journal.claim()
             if row is None:
@@ -410,16 +413,23 @@ class Service:
                 continue
             self.grade(number, row)
 
-    def grade(self, lane, row):
-        folder = exchange_course() / "inbound" / row["folder"]
+    def _grading_process(self, lane):
+        """A new grading process for ``lane``: it imports the grader, then waits for the folder to grade."""
         from autograder import sandbox
 
         env = {**os.environ, "RNNLAB_FIRST_UID": str(sandbox.FIRST_UID + LANE_UIDS * (lane + 1))}
-        process = subprocess.Popen([sys.executable, "-m", "autograder.onsubmit", "grade", str(folder)], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                                   preexec_fn=_die_with_parent)
+        return subprocess.Popen([sys.executable, "-m", "autograder.onsubmit", "grade", "-"], env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+
+    def grade(self, lane, row):
+        folder = exchange_course() / "inbound" / row["folder"]
+        process = self.ready.pop(lane, None) or self._grading_process(lane)
         self.running[lane] = process
         self.journal.set(row["folder"], pid=process.pid)
+        process.stdin.write(f"{folder}\n")
+        process.stdin.flush()
+        self.ready[lane] = self._grading_process(lane)  # the next one imports while this one grades
         out, err = process.communicate()
         self.running.pop(lane, None)
         if self.stopping.is_set():
@@ -462,7 +472,7 @@ class Service:
                 self.stopping.wait(POLL_SECONDS)
         finally:
             self.stopping.set()
-            for process in list(self.running.values()):
+            for process in [*self.running.values(), *self.ready.values()]:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
 
@@ -470,8 +480,14 @@ class Service:
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     course.find_alembic()
-    if argv[:1] == ["grade"]:
-        print(json.dumps(grade_one(argv[1])))
+    if argv[:1] == ["grade"]:  # a grading process: FOLDER, or "-" to import first and read it from stdin
+        if argv[1] == "-":
+            from autograder import collect, feedback, grade  # noqa: F401 - imported before the folder comes
+
+            folder = sys.stdin.readline().strip()
+            if not folder:
+                return 0  # the service stopped
+        print(json.dumps(grade_one(folder if argv[1] == "-" else argv[1])))
         return 0
     state = Path(os.environ.get("RNNLAB_ONSUBMIT_DIR") or ".")
     (state / "onsubmit.pid").write_text(str(os.getpid()))
