@@ -5,10 +5,11 @@
 The service (autograder/onsubmit.py) runs here as on the hub, as root with the grader's sandbox, on a copy of the
 course in a temporary folder with an exchange of its own. A submission is what nbgrader's Submit leaves in the
 exchange's inbound: the solved release notebook (each solution cell from solutions/, and a comment that makes each
-submission new to the grader), its timestamp.txt and submission_secret.txt, owned by the learner (the account ``nobody``). For 05, the learner's 01-04 are submitted and
-graded first (05 reads their own earlier notebooks). Printed per submission: submit -> feedback fetchable, and
-where the time went: the service noticing the submission (noticed), a lane handing it to a grading process
-(started), then in that process collect, grade, feedback and release.
+submission new to the grader), its timestamp.txt and submission_secret.txt, owned by the learner (the account
+``nobody``). For 05, the learner's 01-04 are submitted and graded first (05 reads their own earlier notebooks).
+Printed per submission: submit -> feedback fetchable, and where the time went: the service noticing the submission
+(noticed), a lane handing it to a grading process (started), then in that process collect, grade, feedback and
+release.
 """
 
 import argparse

@@ -98,7 +98,8 @@ for needed in (sys.executable, sys.prefix):
 STATE.mkdir(parents=True, exist_ok=True)
 if closed_to_others(STATE):
     sys.exit(f"the hub's state folder {STATE} holds the exchange every user hands in to, but it is in "
-             f"{closed_to_others(STATE)}, which other users cannot enter: set RNNLAB_HUB_DIR to a folder they can enter")
+             f"{closed_to_others(STATE)}, which other users cannot enter: "
+             "set RNNLAB_HUB_DIR to a folder they can enter")
 PRIVATE.mkdir(parents=True, exist_ok=True)
 PRIVATE.chmod(0o700)
 share_configuration()

@@ -53,6 +53,27 @@ def test_a_grading_cut_short_is_queued_again_once(tmp_path):
 
 
 def test_an_assignments_own_limit_fills_in_from_every_assignments():
-    settings = OnSubmit(config=Config({"OnSubmit": {"limit": {"graded": 5}, "limits": {"05_training": {"wait_minutes": 10}}}}))
+    own = {"05_training": {"wait_minutes": 10}}
+    settings = OnSubmit(config=Config({"OnSubmit": {"limit": {"graded": 5}, "limits": own}}))
     assert settings.limit_of("01_rnn") == {"graded": 5, "period_minutes": 60, "wait_minutes": 0}
     assert settings.limit_of("05_training") == {"graded": 5, "period_minutes": 60, "wait_minutes": 10}
+
+
+def test_an_exam_taken_out_of_exam_mode_gets_each_learners_latest_graded(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    for folder, student in (("alice-1", "alice"), ("alice-2", "alice"), ("bob-1", "bob")):
+        journal.add(folder, student, "08_seq2seq", "held")
+    service = Service(journal, say=lambda text: None)
+    service.release_due(OnSubmit(exam=["08_seq2seq"]))
+    assert {row["status"] for row in journal.rows()} == {"held"}
+    service.release_due(OnSubmit(exam=[]))  # the instructor releases it
+    assert {row["folder"]: row["status"] for row in journal.rows()} == {
+        "alice-1": "superseded", "alice-2": "queued", "bob-1": "queued"}
+
+
+def test_a_submission_over_the_limit_is_graded_when_its_time_comes(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.add("alice-4", "alice", "01_rnn", "waiting", not_before=time.time() + 3600)
+    journal.add("bob-4", "bob", "01_rnn", "waiting", not_before=time.time() - 1)
+    Service(journal, say=lambda text: None).release_due(OnSubmit())
+    assert {row["folder"]: row["status"] for row in journal.rows()} == {"alice-4": "waiting", "bob-4": "queued"}

@@ -107,3 +107,14 @@ def test_submitted_notebooks_and_their_fingerprint(tmp_path):
     assert fingerprint(files, tmp_path) == first
     files[0].write_text("changed")
     assert fingerprint(files, tmp_path) != first
+
+
+def test_the_best_score_of_all_gradings_survives_the_state_file(tmp_path):
+    coursedir = SimpleNamespace(root=str(tmp_path), autograded_directory="autograder/autograded")
+    state = State(coursedir)
+    assert state.best("alice", "01_rnn", "01_rnn") is None
+    for score in (4.0, 9.5, 7.0):  # graded three times, the best in the middle
+        state.graded("alice", "01_rnn", "01_rnn", GRADED, "fingerprint", score)
+    state.graded("alice", "01_rnn", "01_rnn", Status(Outcome.UNREADABLE, "empty"), "fingerprint")  # no score
+    state.save()
+    assert State(coursedir).best("alice", "01_rnn", "01_rnn") == 9.5
