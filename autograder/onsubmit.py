@@ -411,7 +411,11 @@ class Service:
             if row is None:
                 self.stopping.wait(POLL_SECONDS)
                 continue
-            self.grade(number, row)
+            try:
+                self.grade(number, row)
+            except Exception as error:  # noqa: BLE001 - one submission's trouble (its folder gone) stops no lane
+                self.journal.set(row["folder"], status="failed", finished=time.time(), pid=None, note=repr(error))
+                self.say(f"{row['folder']}: not graded ({error!r})")
 
     def _grading_process(self, lane):
         """A new grading process for ``lane``: it imports the grader, then waits for the folder to grade."""
@@ -467,8 +471,11 @@ class Service:
                     while len(threads) < current.lanes:
                         threads.append(threading.Thread(target=self.lane, args=(len(threads),), daemon=True))
                         threads[-1].start()
-                    self.look(names, current)
-                    self.release_due(current)
+                    try:
+                        self.look(names, current)
+                        self.release_due(current)
+                    except OSError as error:  # a folder gone while it was read: looked at again next time
+                        self.say(f"cannot read the exchange now ({error!r})")
                 self.stopping.wait(POLL_SECONDS)
         finally:
             self.stopping.set()

@@ -8,8 +8,9 @@ The instructor releases 01_rnn and 02_vanishing_gradients; alice submits a draft
 his submission stays), then submits again after the deadline (late penalty); alice's written answer in 02 is graded
 in formgrader; each learner fetches their own feedback (both assignments are exams: the hub's grading service
 returns nothing of them by itself). On 00_setup, the service grades each submission at once and returns its feedback
-to its learner alone, within a limit, and grades once a submission whose grading was cut short. An administrator's private clone (a 0700 folder) starts a
-hub whose learners never read the clone. Accounts, processes and folders go at the end, failed or not.
+to its learner alone, within a limit, and grades once a submission whose grading was cut short. An administrator's
+private clone (a 0700 folder) starts a hub whose learners never read the clone. Accounts, processes and folders go
+at the end, failed or not.
 """
 
 import contextlib
@@ -471,7 +472,8 @@ def test_feedback_on_submit_with_a_fair_limit(hub):
     for user in (ALICE, BOB):
         assert hub.assignments(user, "fetch", SETUP)["success"]
         hub.save(user, path, _solved(hub.notebook(user, path), SETUP))
-    points = sum(cell["metadata"]["nbgrader"].get("points", 0) for cell in read_notebook(SOLUTIONS / SETUP / f"{SETUP}.ipynb")["cells"]
+    points = sum(cell["metadata"]["nbgrader"]["points"]
+                 for cell in read_notebook(SOLUTIONS / SETUP / f"{SETUP}.ipynb")["cells"]
                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
     first = _submit(hub, ALICE, SETUP)
@@ -510,6 +512,14 @@ def test_feedback_on_submit_with_a_fair_limit(hub):
     assert [p.parent.name for p in (hub.homes / BOB / SETUP / "feedback").glob("*/*.html")] == [mine.split("+")[2]]
     for peek in (hub.state / "exchange" / COURSE_ID / "feedback", hub.homes / ALICE / SETUP / "feedback"):
         assert "Permission denied" in hub.run_as(BOB, "ls", str(peek), check=False)
+
+    # the instructor's own commands work beside the service (what it wrote in the course folder is theirs again)
+    summary = hub.run_as(INSTRUCTOR, "python", "-m", "autograder", "grade", SETUP)
+    assert "2 notebook(s) unchanged since their last grade" in summary, summary
+    hub.run_as(INSTRUCTOR, "python", "-m", "autograder", "export", "--csv", "grades.csv")
+    with open(hub.homes / INSTRUCTOR / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert float(rows[ALICE][SETUP]) == float(rows[BOB][SETUP]) == points and rows[ALICE]["counts"] == "latest"
     print(f"alice's first submission: feedback fetchable after {seconds:.1f} s")
 
 
