@@ -16,8 +16,11 @@ state; none of them depends on another command's module.
 """
 
 import enum
+import fcntl
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,21 +181,28 @@ class State:
     ``autograder/state.json``: per learner's assignment (``"student/assignment"``), the fingerprint of what it
     was last graded from, each notebook's :class:`Status` and best score of all its gradings (after any late
     penalty), and the fingerprint of the feedback page written from its grades. Read at the start of a command,
-    saved once at its end.
+    saved once at its end: :meth:`save` writes only the entries this command changed into the file as it is then,
+    under a lock (``state.json.lock``), so commands running at once (the hub's grading lanes, the instructor's
+    ``grade``) keep each other's entries.
     """
 
     FILE = "state.json"
 
     def __init__(self, coursedir):
         self.coursedir = coursedir
-        folder = Path(coursedir.root) / Path(coursedir.autograded_directory).parent
-        self.path = folder / self.FILE
+        self.folder = Path(coursedir.root) / Path(coursedir.autograded_directory).parent
+        self.path = self.folder / self.FILE
+        self.changed = set()  # the keys of the entries this command wrote
+        self.entries = self._read()
+
+    def _read(self):
         try:
-            self.entries = json.loads(self.path.read_text())
+            return json.loads(self.path.read_text())
         except (FileNotFoundError, ValueError):
-            self.entries = _from_earlier_files(folder)
+            return _from_earlier_files(self.folder)
 
     def _entry(self, student, assignment):
+        self.changed.add(f"{student}/{assignment}")
         return self.entries.setdefault(f"{student}/{assignment}", {"graded_from": "", "statuses": {}, "feedback": ""})
 
     # grading
@@ -238,8 +248,27 @@ class State:
         self._entry(student, assignment)["feedback"] = fingerprint
 
     def save(self):
+        """Write this command's changed entries into the file as another command may have left it meanwhile (the
+        best score is the best of both), atomically: a reader sees the old file or the new one, never half."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n")
+        with open(self.path.with_name(self.FILE + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the lock file closes
+            entries = self._read()
+            for key in self.changed:
+                mine, theirs = self.entries[key], entries.get(key, {})
+                best = {**theirs.get("best", {}), **mine.get("best", {})}
+                for notebook, score in theirs.get("best", {}).items():
+                    best[notebook] = max(best[notebook], score)
+                entries[key] = {**mine, **({"best": best} if best else {})}
+            with tempfile.NamedTemporaryFile("w", dir=self.path.parent, prefix=".state-", delete=False) as handle:
+                handle.write(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+            try:
+                mode = os.stat(self.path).st_mode & 0o777  # as readable as the file it replaces
+            except FileNotFoundError:
+                mode = 0o644
+            os.chmod(handle.name, mode)
+            os.replace(handle.name, self.path)
+        self.entries, self.changed = entries, set()
 
 
 def _from_earlier_files(folder):

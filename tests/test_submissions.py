@@ -118,3 +118,29 @@ def test_the_best_score_of_all_gradings_survives_the_state_file(tmp_path):
     state.graded("alice", "01_rnn", "01_rnn", Status(Outcome.UNREADABLE, "empty"), "fingerprint")  # no score
     state.save()
     assert State(coursedir).best("alice", "01_rnn", "01_rnn") == 9.5
+
+
+def _grade_repeatedly(root, student, times):
+    coursedir = SimpleNamespace(root=str(root), autograded_directory="autograder/autograded")
+    for time in range(times):
+        state = State(coursedir)  # read, changed, saved: as a grading lane does, many at once
+        state.graded(student, "01_rnn", "01_rnn", GRADED, f"{student}-{time}", float(time))
+        state.save()
+
+
+def test_learners_graded_at_once_keep_each_others_entries(tmp_path):
+    """Processes saving the state file at the same moment each keep the others' learners (the hub's lanes)."""
+    import multiprocessing
+
+    students, times = [f"learner{number}" for number in range(6)], 25
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_grade_repeatedly, args=(tmp_path, student, times)) for student in students]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    assert [process.exitcode for process in processes] == [0] * len(students)
+    state = State(SimpleNamespace(root=str(tmp_path), autograded_directory="autograder/autograded"))
+    assert {student: state.graded_from(student, "01_rnn") for student in students} == {
+        student: f"{student}-{times - 1}" for student in students}
+    assert {state.best(student, "01_rnn", "01_rnn") for student in students} == {times - 1}
