@@ -2,7 +2,8 @@
 
 The course root is this repository unless ``RNNLAB_COURSE_DIR`` names another folder
 (``python -m autograder --course-dir DIR`` sets it; ``nbgrader_config.py`` reads it, so
-every nbgrader command, in this process or a subprocess, sees the same course).
+every nbgrader command, in this process or a subprocess, sees the same course). A course's
+own ``nbgrader_config.py`` is read by its owner for root (:func:`own_settings`).
 """
 
 import os
@@ -39,7 +40,10 @@ def nbgrader_env():
 
 
 def run_nbgrader(*args, cwd=AUTOGRADER):
-    """Run an nbgrader command from the folder holding nbgrader_config.py; raise with its log on failure."""
+    """Run an nbgrader command from the folder holding nbgrader_config.py; raise with its log on failure. Not as
+    root on a course another user owns: nbgrader runs the course folder's nbgrader_config.py (:func:`own_settings`)."""
+    if os.geteuid() == 0 and (root() / "nbgrader_config.py").exists() and own_settings() is not None:
+        raise PermissionError(f"nbgrader would run {root() / 'nbgrader_config.py'} as root: run it as the course's owner")
     command = [sys.executable, "-m", "nbgrader", *args]
     result = subprocess.run(command, cwd=cwd, env=nbgrader_env(), capture_output=True, text=True)
     if result.returncode != 0:
@@ -85,3 +89,89 @@ def coursedir(config=None):
     if found.db_url.startswith("sqlite:///"):  # a new course: its gradebook's folder may not exist yet
         Path(found.db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     return found
+
+
+SETTINGS = "RNNLAB_COURSE_SETTINGS"  # the course's own settings as its owner read them, for root and its children
+
+
+def own_settings():
+    """
+    The settings of the course's own ``nbgrader_config.py`` for this process (a traitlets Config; empty without
+    one), or None when this process may run that file itself: it is not root's, or the file and its folder are.
+    Root never runs a Python file another user may write: its owner (the course folder's, or the file's if the
+    folder is root's) runs it in a process of theirs and hands back its settings as JSON (strings, numbers, lists
+    and dicts: a class is named by its import path). They are kept in the environment while the file stays the
+    same, so root's later loads and the processes it starts (nbgrader's, the sandboxed kernels') need no other run.
+    """
+    import json
+
+    from traitlets.config import Config
+
+    path = root() / "nbgrader_config.py"
+    kept = json.loads(os.environ.get(SETTINGS) or "{}")
+    try:
+        info, folder = os.stat(path), os.stat(root())
+    except FileNotFoundError:
+        return Config()
+    except PermissionError:  # a sandboxed process of root's grading: the settings root was given
+        return Config(kept.get("settings", {}))
+    owner = folder.st_uid or info.st_uid
+    if os.geteuid() != 0 or owner == 0:
+        return None
+    stamp = [str(root()), info.st_ino, info.st_size, info.st_mtime_ns]
+    if kept.get("stamp") != stamp:
+        kept = {"stamp": stamp, "settings": _read_as(owner, folder.st_gid if folder.st_uid else info.st_gid)}
+        os.environ[SETTINGS] = json.dumps(kept)
+    return Config(kept["settings"])
+
+
+def read_own_settings():
+    """The course's own ``nbgrader_config.py`` run by this process, as JSON-able data (root asks its owner)."""
+    import json
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    settings = PyFileConfigLoader("nbgrader_config.py", path=str(root())).load_config()
+    try:
+        return json.loads(json.dumps(settings))
+    except TypeError as error:
+        raise ValueError(f"{root() / 'nbgrader_config.py'}: the grading service takes strings, numbers, lists and "
+                         f"dicts only (a class by its import path, e.g. \"autograder.late.PerDay\"): {error}") from None
+
+
+def read_own_settings_as(uid, gid, groups):
+    """In a process root started: become user ``uid`` for good, then print :func:`read_own_settings` as JSON.
+    The grader's modules are imported first, as root, so that its environment need not be readable by that user."""
+    import json
+
+    from traitlets.config.loader import PyFileConfigLoader  # noqa: F401 - imported before the user changes
+
+    os.setgroups(groups)
+    os.setgid(gid)
+    os.setuid(uid)  # real, effective and saved: no way back to root
+    os.chdir(root())
+    print(json.dumps(read_own_settings()))
+
+
+def _read_as(uid, gid):
+    """:func:`read_own_settings` in a process of user ``uid`` (their groups, their home, none of root's
+    environment but the course's settings), for root."""
+    import json
+    import pwd
+
+    try:
+        account = pwd.getpwuid(uid)
+        groups, home, name = os.getgrouplist(account.pw_name, gid), account.pw_dir, account.pw_name
+    except KeyError:
+        groups, home, name = [gid], str(root()), str(uid)
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "LANG", "LC_ALL", "TZ")
+           or key.startswith("RNNLAB_") and key != SETTINGS}
+    # -I: nothing from the current folder or PYTHON* variables is imported while the process is still root's
+    code = f"from autograder import course; course.read_own_settings_as({uid}, {gid}, {groups!r})"
+    result = subprocess.run([sys.executable, "-I", "-c", code], cwd="/", capture_output=True, text=True,
+                            env={**env, "HOME": home, "USER": name, "LOGNAME": name})
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise RuntimeError(f"{root() / 'nbgrader_config.py'} could not be read as its owner (uid {uid}): "
+                           f"{lines[-1] if lines else result.returncode}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

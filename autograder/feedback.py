@@ -27,6 +27,7 @@ A submission nbgrader could not read has no autograded notebook, so nbgrader wri
 
 import ast
 import html
+import logging
 import os
 import re
 import site
@@ -385,22 +386,23 @@ def _page_fingerprints(coursedir, assignment):
 
 def generate(assignments, root, progress=None, changed_only=False, student=None):
     """
-    nbgrader's ``generate_feedback`` for each assignment (from autograder/, so with this module's
-    preprocessors and template), one page at a time on ``progress`` (autograder.progress), and a
-    page for each submitted notebook that could not be graded (:func:`write_unreadable_pages`; the
-    last line on ``progress`` says how many). With ``changed_only``, only the pages whose grades or
-    graded notebooks changed since they were written (autograder.submissions.State) are written again;
-    with ``student``, only that learner's (autograder.onsubmit, after grading them alone).
+    nbgrader's ``generate_feedback`` for each assignment, in this process (its converter, with the course's
+    configuration: this module's preprocessors and template), one page at a time on ``progress``
+    (autograder.progress), and a page for each submitted notebook that could not be graded
+    (:func:`write_unreadable_pages`; the last line on ``progress`` says how many). With ``changed_only``, only
+    the pages whose grades or graded notebooks changed since they were written (autograder.submissions.State) are
+    written again; with ``student``, only that learner's (autograder.onsubmit, after grading them alone).
     Returns the problems, one line each, each naming its assignment: an assignment whose pages were not
     all written is reported, and its pages are written again next time.
     """
     import shutil
-    import subprocess
+
+    from nbgrader.converters import GenerateFeedback
 
     from autograder import course
-    from autograder.course import AUTOGRADER, nbgrader_env
 
-    coursedir = course.coursedir(course.load_config(**{"CourseDirectory.root": str(root)}))
+    config = course.load_config(**{"CourseDirectory.root": str(root)})
+    coursedir = course.coursedir(config)
     state = State(coursedir)
     pages = Path(root) / coursedir.feedback_directory
     problems, unreadable, kept = [], [], 0
@@ -416,27 +418,25 @@ def generate(assignments, root, progress=None, changed_only=False, student=None)
             progress.add(len(expected))
             progress.stage(f"feedback for {assignment}")
         if expected:
-            for learner in stale:  # nbgrader leaves existing pages alone without --force: these go first
+            for learner in stale:  # nbgrader leaves existing pages alone without force: these go first
                 shutil.rmtree(pages / learner / assignment, ignore_errors=True)
-            command = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
-                       *([] if changed_only else ["--force"]), *([f"--student={student}"] if student else [])]
-            errors = []
-            with subprocess.Popen(command, cwd=AUTOGRADER, env=nbgrader_env(), stderr=subprocess.PIPE,
-                                  stdout=subprocess.DEVNULL, text=True) as run:
-                for line in run.stderr:  # progress only, and nbgrader's own words for a failure
-                    if "| INFO] Writing" in line and line.rstrip().endswith(".html"):
-                        if progress:
-                            progress.step(f"{Path(line.rstrip().rsplit(' to ', 1)[1]).parent.parent.name}/{assignment}")
-                    elif "| ERROR]" in line or "| CRITICAL]" in line:
-                        errors.append(line.split("]", 1)[1].strip())
+            log = _ConverterLog(assignment, progress)
+            coursedir.assignment_id, coursedir.student_id = assignment, student or "*"
+            converter = GenerateFeedback(coursedir=coursedir, config=config, log=log.logger)
+            converter.force = not changed_only
+            failed = None
+            try:
+                converter.start()
+            except Exception as error:  # noqa: BLE001 - nbgrader's own words are in the log; judged by the pages
+                failed = error
             # judged by what was written: a page per graded notebook of each learner whose pages were stale
             missing = [(student, notebook) for student, notebook in expected
                        if not (pages / student / assignment / f"{notebook}.html").exists()]
             written = set(stale) - {student for student, _ in missing}
             for learner in written:
                 state.fed_back(learner, assignment, fingerprints[learner])
-            if run.returncode or missing:
-                why = "; ".join(errors) or f"nbgrader generate_feedback exited with {run.returncode}"
+            if failed is not None or missing:
+                why = "; ".join(log.errors) or f"nbgrader's generate_feedback failed ({failed!r})"
                 problems.append(f"{assignment}: {len(missing)} page(s) not written "
                                 f"({', '.join(f'{s}/{n}' for s, n in missing[:5])}{', ...' if len(missing) > 5 else ''}): "
                                 f"{why}" if missing else f"{assignment}: {why}")
@@ -447,3 +447,21 @@ def generate(assignments, root, progress=None, changed_only=False, student=None)
     if progress and unreadable:
         progress.stage(f"{len(unreadable)} page(s) for submissions that could not be graded, each saying why")
     return problems
+
+
+class _ConverterLog(logging.Handler):
+    """nbgrader's converter's log: each page written is a step on ``progress``; its errors are kept, in its words."""
+
+    def __init__(self, assignment, progress):
+        super().__init__(logging.INFO)
+        self.assignment, self.progress, self.errors = assignment, progress, []
+        self.logger = logging.Logger("nbgrader.generate_feedback", logging.INFO)  # this run's own, unregistered
+        self.logger.addHandler(self)
+
+    def emit(self, record):
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            lines = [line for line in message.strip().splitlines() if line.strip()]
+            self.errors.append(lines[-1].strip() if lines else message)  # a traceback: its last line
+        elif message.startswith("Writing ") and message.endswith(".html") and self.progress:
+            self.progress.step(f"{Path(message.rsplit(' to ', 1)[1]).parent.parent.name}/{self.assignment}")

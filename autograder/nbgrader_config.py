@@ -54,5 +54,9 @@ c.FeedbackExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedb
 #   c.LateSubmissionPlugin.penalty_method = "zero"   # nbgrader's: a late notebook scores 0
 # or c.AssignLatePenalties.plugin_class = "autograder.late.PerDay"; c.PerDay.fraction = 0.1 (see autograder/late.py). The default: no penalty.
 # A course kept elsewhere (--course-dir DIR) can put such settings of its own in DIR/nbgrader_config.py.
-if os.path.exists(os.path.join(root, "nbgrader_config.py")):
+# Root (the hub's grading service) never runs that file when another user may write it: its owner reads it for root.
+own = course.own_settings()  # None: this process runs it itself
+if own is None:
     load_subconfig(os.path.join(root, "nbgrader_config.py"))  # noqa: F821 (provided by traitlets)
+else:
+    c.merge(own)

@@ -22,7 +22,9 @@ the name nbgrader derives from the submission's secret, so *Fetch Feedback* show
   large, is refused. What the learner's code may do while it is graded is the sandbox's business.
 
 Each grading's files in the course folder go back to the course's owner (the instructor), so that formgrader and
-the instructor's own commands keep working beside the service.
+the instructor's own commands keep working beside the service. The course's ``nbgrader_config.py``, which the
+instructor writes, is never run by root: the instructor's account reads it and root gets its settings as data
+(:func:`autograder.course.own_settings`); no nbgrader command runs as root, only nbgrader's steps in this process.
 """
 
 import contextlib

@@ -29,11 +29,21 @@ def ensure_in_gradebook(coursedir, assignment):
                 return
         except MissingEntry:
             pass
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
     with tempfile.TemporaryDirectory() as release:  # the release itself is not needed here
-        course.run_nbgrader("generate_assignment", assignment, "--force", f"--CourseDirectory.root={coursedir.root}",
-                            f"--CourseDirectory.db_url={coursedir.db_url}",
-                            f"--CourseDirectory.source_directory={coursedir.source_directory}",
-                            f"--CourseDirectory.release_directory={release}")
+        # nbgrader's generate_assignment in this process: an nbgrader command would also run the course folder's
+        # nbgrader_config.py, which root (the hub's grading service) must not
+        settings = copy.deepcopy(Config(coursedir.config))
+        settings.merge(Config({"CourseDirectory": {"root": coursedir.root, "db_url": coursedir.db_url,
+                                                   "source_directory": coursedir.source_directory,
+                                                   "release_directory": release, "assignment_id": assignment},
+                               "BaseConverter": {"force": True}}))
+        log = logging.getLogger("rnnlab.grade.ensure_in_gradebook")
+        log.setLevel(logging.ERROR)
+        GenerateAssignment(coursedir=CourseDirectory(config=settings), config=settings, log=log).start()
 
 
 def stage(coursedir, staged, assignment, student, notebooks):

@@ -465,6 +465,9 @@ def test_feedback_on_submit_with_a_fair_limit(hub):
     grades it once, after the hub has started the service again."""
     settings = hub.server(INSTRUCTOR, "GET", "/api/contents/rnnlab/nbgrader_config.py")["content"]
     settings += f'c.OnSubmit.limits = {{"{SETUP}": {{"graded": 3, "period_minutes": 60}}}}\n'
+    # who runs the file: the instructor's processes, and for the service (root) the instructor's account too
+    settings += ('import os\nwith open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "read_by"), "a") as log:'
+                 '\n    log.write(f"{os.geteuid()}\\n")\n')
     hub.server(INSTRUCTOR, "PUT", "/api/contents/rnnlab/nbgrader_config.py",
                {"type": "file", "format": "text", "content": settings})
     hub.run_as(INSTRUCTOR, "nbgrader", "release_assignment", SETUP)
@@ -486,6 +489,8 @@ def test_feedback_on_submit_with_a_fair_limit(hub):
     told, _ = _feedback_of(hub, ALICE, SETUP, fourth)
     assert "not graded yet" in told and "Your next graded submission is possible at" in told, told
     assert "Score:" not in told
+    read_by = (hub.homes / INSTRUCTOR / "rnnlab" / "read_by").read_text().split()
+    assert read_by and set(read_by) == {str(pwd.getpwnam(INSTRUCTOR).pw_uid)}, read_by  # never root (0)
     row = _journal(hub)[fourth]
     assert row["status"] == "waiting" and row["not_before"] > time.time() + 50 * 60, row
     assert fourth in os.listdir(hub.state / "exchange" / COURSE_ID / "inbound")  # kept: collect takes the latest

@@ -1,11 +1,20 @@
 """The grading service's journal (autograder/onsubmit.py): its limit and its queue, without a hub (tests/test_hub.py
 runs the service end to end)."""
 
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
+import pytest
 from traitlets.config import Config
 
-from autograder.onsubmit import Journal, OnSubmit, Service
+from autograder import course
+from autograder.onsubmit import Journal, OnSubmit, Service, settings
 
 HOUR = {"graded": 3, "period_minutes": 60, "wait_minutes": 0}
 
@@ -77,3 +86,38 @@ def test_a_submission_over_the_limit_is_graded_when_its_time_comes(tmp_path):
     journal.add("bob-4", "bob", "01_rnn", "waiting", not_before=time.time() - 1)
     Service(journal, say=lambda text: None).release_due(OnSubmit())
     assert {row["folder"]: row["status"] for row in journal.rows()} == {"alice-4": "waiting", "bob-4": "queued"}
+
+
+SIDE_EFFECT = """import os
+c = get_config()
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ran_as"), "a") as log:
+    log.write(f"{os.geteuid()}\\n")
+c.OnSubmit.lanes = LANES
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service's settings are read for root")
+def test_root_never_runs_the_instructors_settings_file_their_account_does(monkeypatch):
+    """The service (root) gets the course's settings, but the course's nbgrader_config.py, which its owner may
+    write, only ever runs as that owner: in the service, in its grading processes, in nbgrader's."""
+    instructor = pwd.getpwnam("nobody")
+    folder = Path(tempfile.mkdtemp(prefix="rnnlab-course-"))  # where nobody can go: pytest's tmp_path is root's only
+    try:
+        folder.chmod(0o755)
+        (folder / "nbgrader_config.py").write_text(SIDE_EFFECT.replace("LANES", "3"))
+        for path in (folder, folder / "nbgrader_config.py"):
+            os.chown(path, instructor.pw_uid, instructor.pw_gid)
+        monkeypatch.setenv("RNNLAB_COURSE_DIR", str(folder))
+        monkeypatch.delenv(course.SETTINGS, raising=False)
+        assert settings().lanes == 3
+        assert course.load_config().OnSubmit.lanes == 3  # read once while the file stays the same
+        child = subprocess.run([sys.executable, "-c", "from autograder import course; "
+                                                      "print(course.load_config().OnSubmit.lanes)"],
+                               capture_output=True, text=True, check=True)
+        assert child.stdout.strip() == "3"
+        (folder / "nbgrader_config.py").write_text(SIDE_EFFECT.replace("LANES", "4"))  # the instructor edits it
+        assert settings().lanes == 4
+        ran = (folder / "ran_as").read_text().split()
+        assert ran == [str(instructor.pw_uid)] * 2, ran  # once per version of the file, never as root (0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
