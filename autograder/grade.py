@@ -18,15 +18,17 @@ from autograder.worker import Result
 
 
 def grade(assignments, workers=None, timeout=None, config=None, progress=None, scheduler=None, timings=None,
-          students=None, changed_only=False):
+          students=None, changed_only=False, pool=None):
     """
     Autograde every collected submission of ``assignments`` (of ``students``, if given); return a list of
     :class:`autograder.worker.Result`. With ``changed_only``, a learner's assignment is graded again only
     when something it depends on changed since its last grade (the submission, its timestamp, the source
     notebook and its files, the earlier submissions it reads); the others keep their grades and come back
     with ``unchanged`` set. The notebooks run in a local pool of ``workers`` processes, or on a Dask
-    cluster (``scheduler``: its address, or "local"). ``progress`` (autograder.progress.Progress) counts
-    the notebooks as they are recorded; ``timings`` gets ``main``, the CPU seconds this process spent.
+    cluster (``scheduler``: its address, or "local"), or in ``pool``, a :func:`autograder.worker.pool` already
+    started (the hub's grading service starts it before the submission comes). ``progress``
+    (autograder.progress.Progress) counts the notebooks as they are recorded; ``timings`` gets ``main``, the CPU
+    seconds this process spent.
     """
     main_start = time.process_time()
     config = config or course.load_config()
@@ -48,7 +50,7 @@ def grade(assignments, workers=None, timeout=None, config=None, progress=None, s
                 results[student, assignment, notebook] = result
         if todo:
             for result in _hand_out(coursedir, config, assignments, todo, workers or os.cpu_count() or 1, timeout,
-                                    scheduler, progress, recorder):
+                                    scheduler, progress, recorder, pool):
                 results[result.student, result.assignment, result.notebook] = result
                 if result.status.outcome.final:  # the grader's own failure is tried again next time
                     counted = max(result.score - result.late_penalty, 0.0) if result.status.outcome.scored else None
@@ -80,13 +82,13 @@ def _graded_from(coursedir, assignment, student, notebooks):
     return fingerprint(files, root)
 
 
-def _hand_out(coursedir, config, assignments, todo, workers, timeout, scheduler, progress, recorder):
-    """Grade ``todo`` ({(assignment, student): [notebook]}) in the workers, a learner each; yield the results
-    as they come back."""
+def _hand_out(coursedir, config, assignments, todo, workers, timeout, scheduler, progress, recorder, started=None):
+    """Grade ``todo`` ({(assignment, student): [notebook]}) in the workers (``started``: a pool already running),
+    a learner each; yield the results as they come back."""
     if progress:
         progress.add(sum(len(notebooks) for notebooks in todo.values()))
         progress.stage(f"starting {workers} sandboxed workers")
-    with worker.pool(workers, scheduler) as pool:
+    with contextlib.nullcontext(started) if started else worker.pool(workers, scheduler) as pool:
         sources = [str(path) for assignment in assignments
                    for path in sorted((Path(coursedir.root) / coursedir.source_directory / assignment).glob("*.ipynb"))]
         for _ in range(workers):  # the workers start their warm servers and load the reference solutions meanwhile

@@ -52,7 +52,7 @@ from autograder import course
 
 INBOUND_NAME = re.compile(r"^(?P<student>[^+/]+)\+(?P<assignment>[^+/]+)\+(?P<timestamp>[^+/]+)(\+[^+/]*)?$")
 MAX_FILE_BYTES = 100 * 1024**2  # nbgrader's own submit refuses files over 100 MB
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 DEFAULT_LIMIT = {"graded": 3, "period_minutes": 60, "wait_minutes": 0}
 # a grading lane's sandbox uids: FIRST_UID + LANE_UIDS * (lane + 1) onwards, clear of the instructor's `grade`
 LANE_UIDS = 100
@@ -263,9 +263,9 @@ def _shown(moment):
 # one grading (a process of its own) ----------------------------------------------------------------------------------
 
 
-def grade_one(folder):
-    """Collect, grade, write feedback for and release one submission (the inbound ``folder``); return the times
-    of the steps and the learner's score."""
+def grade_one(folder, pool=None):
+    """Collect, grade, write feedback for and release one submission (the inbound ``folder``), in ``pool`` (a
+    sandboxed grading worker already started) if given; return the times of the steps and the learner's score."""
     from autograder import feedback
     from autograder.collect import collect
     from autograder.grade import grade
@@ -284,7 +284,7 @@ def grade_one(folder):
             collect(source, coursedir, coursedir.db_url, course.notebooks(root))
         timings["collect"] = time.perf_counter() - start
         results = grade([submission.assignment], workers=1, config=config, students=[submission.student],
-                        changed_only=True)
+                        changed_only=True, pool=pool)
         timings["grade"] = time.perf_counter() - start - sum(timings.values())
         problems = feedback.generate([submission.assignment], root, student=submission.student, changed_only=True)
         timings["feedback"] = time.perf_counter() - start - sum(timings.values())
@@ -336,6 +336,7 @@ class Service:
     def __init__(self, journal, say=print):
         self.journal, self.say = journal, say
         self.stopping = threading.Event()
+        self.queued = threading.Event()  # set when a submission is queued: a lane waiting for one looks at once
         self.running = {}  # lane: the grading process
         self.ready = {}  # lane: its next grading process, the grader imported, waiting for a folder
 
@@ -377,6 +378,7 @@ class Service:
                                            settings.limit_of(submission.assignment), now)
         if allowed <= now:
             self.journal.add(name, submission.student, submission.assignment, "queued")
+            self.queued.set()
             return
         limit = settings.limit_of(submission.assignment)
         message = (f"Your submission of {submission.assignment} is kept: the latest submission counts at the "
@@ -402,6 +404,7 @@ class Service:
             chosen = latest[row["student"], row["assignment"]]
             if row is chosen:
                 self.journal.set(row["folder"], status="queued")
+                self.queued.set()
             else:
                 self.journal.set(row["folder"], status="superseded", note=f"a later submission ({chosen['folder']}) "
                                                                           "was graded")
@@ -411,7 +414,8 @@ class Service:
         while not self.stopping.is_set():
             row = self.journal.claim()
             if row is None:
-                self.stopping.wait(POLL_SECONDS)
+                self.queued.wait(POLL_SECONDS)
+                self.queued.clear()
                 continue
             try:
                 self.grade(number, row)
@@ -420,7 +424,8 @@ class Service:
                 self.say(f"{row['folder']}: not graded ({error!r})")
 
     def _grading_process(self, lane):
-        """A new grading process for ``lane``: it imports the grader, then waits for the folder to grade."""
+        """A new grading process for ``lane``: it imports the grader and starts its sandboxed worker, then waits
+        for the folder to grade."""
         from autograder import sandbox
 
         env = {**os.environ, "RNNLAB_FIRST_UID": str(sandbox.FIRST_UID + LANE_UIDS * (lane + 1))}
@@ -489,14 +494,15 @@ class Service:
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     course.find_alembic()
-    if argv[:1] == ["grade"]:  # a grading process: FOLDER, or "-" to import first and read it from stdin
-        if argv[1] == "-":
-            from autograder import collect, feedback, grade  # noqa: F401 - imported before the folder comes
+    if argv[:1] == ["grade"]:  # a grading process: FOLDER, or "-" to get ready first and read it from stdin
+        from autograder import collect, feedback, grade, worker  # noqa: F401 - imported before the folder comes
 
-            folder = sys.stdin.readline().strip()
+        with worker.pool(1) as pool:
+            pool.submit(worker.warm, [])  # its process, the grader imported, its sandbox's warm kernel server
+            folder = sys.stdin.readline().strip() if argv[1] == "-" else argv[1]
             if not folder:
                 return 0  # the service stopped
-        print(json.dumps(grade_one(folder if argv[1] == "-" else argv[1])))
+            print(json.dumps(grade_one(folder, pool)))
         return 0
     state = Path(os.environ.get("RNNLAB_ONSUBMIT_DIR") or ".")
     (state / "onsubmit.pid").write_text(str(os.getpid()))

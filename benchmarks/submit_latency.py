@@ -3,7 +3,7 @@
     sudo .venv/bin/python benchmarks/submit_latency.py [--assignments 01_rnn 05_training] [--runs 2]
 
 The service (autograder/onsubmit.py) runs here as on the hub, as root with the grader's sandbox, on a copy of the
-course in a temporary folder with an exchange of its own. A submission is what nbgrader's Submit leaves in the
+course in a temporary folder with an exchange of its own, its assignments released (in the gradebook). A submission is what nbgrader's Submit leaves in the
 exchange's inbound: the solved release notebook (each solution cell from solutions/, and a comment that makes each
 submission new to the grader), its timestamp.txt and submission_secret.txt, owned by the learner (the account
 ``nobody``). For 05, the learner's 01-04 are submitted and graded first (05 reads their own earlier notebooks).
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from nbgrader.utils import notebook_hash  # noqa: E402
 
-from autograder import course, onsubmit, sandbox  # noqa: E402
+from autograder import course, onsubmit, prepare, sandbox  # noqa: E402
 
 LEARNER = "nobody"
 
@@ -91,6 +91,10 @@ def main():
         os.environ.update(RNNLAB_COURSE_DIR=str(root), RNNLAB_EXCHANGE=str(folder / "exchange"))
         exchange = onsubmit.exchange_course()
         (exchange / "inbound").mkdir(parents=True)
+        course.find_alembic()
+        coursedir = course.coursedir()
+        for assignment in course.assignments(root):  # released, as on the hub: in the gradebook before any submission
+            prepare.ensure_in_gradebook(coursedir, assignment)
         journal = onsubmit.Journal(folder / "onsubmit.sqlite")
         service = onsubmit.Service(journal, say=lambda text: None)
         thread = threading.Thread(target=service.serve, daemon=True)
