@@ -72,8 +72,16 @@ SPREAD = ["test_mistakes.py"]
 SHARED_CPU_TIMEOUT = {"test_nbgrader_roundtrip.py": 1500}
 
 
+# The first test that uses the class plain nbgrader grades (nbgrader_class: about 8 minutes on a quiet machine, most
+# of it 05-08's training) pays for it within its own time limit: it gets more than pytest-timeout's 600 s.
+CLASS_TIMEOUT = 1500
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "nbgrader_class" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(CLASS_TIMEOUT))
     if not hasattr(config, "workerinput"):  # not an xdist worker: the usual order
         return
 

@@ -110,10 +110,17 @@ def test_export_has_a_row_per_learner_and_assignment(graded):
     assert float(rows["carol", "00_setup"]["score"]) == max_scores["00_setup"] - 2
 
 
+# Validating a solved notebook runs it all; 05-08 train for minutes, and that every one of their test cells passes
+# under this configuration (its cell timeout included) is what alice's full marks above show. The validator's own
+# verdict is checked on the solved notebooks that run in seconds.
+VALIDATED_SOLVED = [relative for relative in notebooks(SOLUTIONS) if not _experiment_cells(SOLUTIONS / relative)]
+
+
 @pytest.mark.parametrize("relative", notebooks(SOLUTIONS), ids=str)
 def test_validate_accepts_solutions_and_rejects_releases(relative):
-    solved = run_nbgrader("validate", str(SOLUTIONS / relative))
-    assert "Success! Your notebook passes all the tests." in solved.stdout
+    if relative in VALIDATED_SOLVED:
+        solved = run_nbgrader("validate", str(SOLUTIONS / relative))
+        assert "Success! Your notebook passes all the tests." in solved.stdout
     released = run_nbgrader("validate", str(COURSE / relative))
     # the release's stubs, each told in one line (rnnlab.testing's handler of NotImplementedError)
     assert "VALIDATION FAILED" in released.stdout and "is not written yet: replace the two lines" in released.stdout
