@@ -446,19 +446,26 @@ def _submit(hub, user, assignment):
 
 
 def _feedback_of(hub, user, assignment, folder, seconds=180):
-    """Fetch Feedback until ``user`` has a page for the submission ``folder``; its text and the seconds it took."""
+    """Fetch Feedback until ``user`` has a page for the submission ``folder``; the page and the seconds it took."""
     start = time.monotonic()
     timestamp = folder.split("+")[2]
     while True:
         hub.assignments(user, "fetch_feedback", assignment)  # fails while no feedback was ever released
         pages = list((hub.homes / user / assignment / "feedback" / timestamp).glob("*.html"))
         if pages:
-            return _page_text(pages[0]), time.monotonic() - start
+            return pages[0], time.monotonic() - start
         assert time.monotonic() - start < seconds, f"no feedback for {folder}; {hub.log} ends:\n{hub.log_tail()}"
         time.sleep(1)
 
 
-def test_feedback_on_submit_with_a_fair_limit(hub):
+def _screenshot(page, path, picture):
+    """The fetched feedback page at ``path`` as its learner's browser shows it, in tests/output/ as ``picture``."""
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(OUTPUT / picture))
+
+
+def test_feedback_on_submit_with_a_fair_limit(hub, page):
     """Learners press Submit and get their feedback from the hub's grading service, with no instructor command:
     alice's 00_setup is graded and returned to her alone; her fourth submission within the hour (3 graded per hour
     here) is kept and she is told when the next can be graded; the service killed while grading bob's submission
@@ -480,13 +487,16 @@ def test_feedback_on_submit_with_a_fair_limit(hub):
                  if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
     first = _submit(hub, ALICE, SETUP)
-    page, seconds = _feedback_of(hub, ALICE, SETUP, first)
-    assert f"{SETUP} (Score: {points:g} / {points:g})" in page, page
+    fetched, seconds = _feedback_of(hub, ALICE, SETUP, first)
+    assert f"{SETUP} (Score: {points:g} / {points:g})" in _page_text(fetched), _page_text(fetched)
+    _screenshot(page, fetched, "hub_feedback_page.png")
     for _ in range(2):  # the second and third of the hour: graded too
         again = _submit(hub, ALICE, SETUP)
-        assert "Score:" in _feedback_of(hub, ALICE, SETUP, again)[0]
+        assert "Score:" in _page_text(_feedback_of(hub, ALICE, SETUP, again)[0])
     fourth = _submit(hub, ALICE, SETUP)
-    told, _ = _feedback_of(hub, ALICE, SETUP, fourth)
+    fetched, _ = _feedback_of(hub, ALICE, SETUP, fourth)
+    told = _page_text(fetched)
+    _screenshot(page, fetched, "hub_wait_page.png")
     assert "not graded yet" in told and "Your next graded submission is possible at" in told, told
     assert "Score:" not in told
     read_by = (hub.homes / INSTRUCTOR / "rnnlab" / "read_by").read_text().split()
@@ -505,13 +515,13 @@ def test_feedback_on_submit_with_a_fair_limit(hub):
         time.sleep(0.1)
     time.sleep(1)
     os.kill(killed, signal.SIGKILL)
-    page, _ = _feedback_of(hub, BOB, SETUP, mine, seconds=240)
+    fetched, _ = _feedback_of(hub, BOB, SETUP, mine, seconds=240)
     assert _pid_in(pid_file) != killed
     deadline = time.monotonic() + 30  # the page is out; the journal says so once the grading process has ended
     while (row := _journal(hub)[mine])["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert row["status"] == "graded" and row["graded"] == 1 and row["attempts"] == 2, row
-    assert f"{SETUP} (Score: {points:g} / {points:g})" in page
+    assert f"{SETUP} (Score: {points:g} / {points:g})" in _page_text(fetched)
 
     # nothing of alice's reaches bob: his own page only; the exchange's pages cannot be listed, her home not entered
     assert [p.parent.name for p in (hub.homes / BOB / SETUP / "feedback").glob("*/*.html")] == [mine.split("+")[2]]
