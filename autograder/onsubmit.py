@@ -252,7 +252,12 @@ def notice_page(submission, message):
     import html
 
     title = f"{submission.assignment}: received, not graded yet"
-    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+    # Inline style only (the page loads nothing), in the spirit of the feedback pages.
+    style = ("body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;line-height:1.5;"
+             "color:#222}h1{font-size:1.4em;font-weight:normal}p{background:#fff8e1;border-left:4px solid #f0b400;"
+             "padding:.8em 1em}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head>"
             f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>\n").encode()
 
 
@@ -382,7 +387,8 @@ class Service:
             return
         limit = settings.limit_of(submission.assignment)
         message = (f"Your submission of {submission.assignment} is kept: the latest submission counts at the "
-                   f"deadline. It is not graded yet: up to {limit['graded']} graded submission(s) every "
+                   f"deadline. It is not graded yet: up to {limit['graded']} graded "
+                   f"submission{'' if limit['graded'] == 1 else 's'} every "
                    f"{limit['period_minutes']:g} minutes" +
                    (f", at least {limit['wait_minutes']:g} minutes apart" if limit["wait_minutes"] else "") +
                    f". Your next graded submission is possible at {_shown(allowed)}; this one is graded then, "
