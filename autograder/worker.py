@@ -14,8 +14,10 @@ made on first use: its slot, the slot's warm fork server, its gradebook connecti
 
 import concurrent.futures
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import zlib
@@ -154,9 +156,24 @@ def grader_error(error):
 _this = None
 
 
+def _die_with_parent():
+    """
+    On Linux, this process is killed when the one that made it ends, however that ends: a grading killed by
+    the hub's service, or an instructor's `grade` stopped with SIGKILL, leaves no worker (nor, through
+    bubblewrap's --die-with-parent, its sandbox) behind.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it ended before the line above
+        os._exit(1)
+
+
 def _start(slots):
     """The local pool's initializer: take a slot, start its warm server (the first notebook waits for it)."""
     global _this
+    _die_with_parent()
     _this = Worker(slots.get())
     _this.server()
 

@@ -121,3 +121,38 @@ def test_root_never_runs_the_instructors_settings_file_their_account_does(monkey
         assert ran == [str(instructor.pw_uid)] * 2, ran  # once per version of the file, never as root (0)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+LEFT_BEHIND_SCRIPT = """
+import os, sys, time
+from autograder import worker
+with worker.pool(1) as pool:
+    print(pool.submit(os.getpid).result(), flush=True)
+    time.sleep(600)
+"""
+
+
+def _running(pid):
+    """True while ``pid`` is a live process (not a zombie nobody reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_grading_process_leaves_no_worker_behind():
+    """The service kills a grading process (or dies itself, and its gradings with it): the grading's pool worker,
+    which holds a sandbox slot and its warm kernel server, ends with it instead of living on as an orphan."""
+    grading = subprocess.Popen([sys.executable, "-c", LEFT_BEHIND_SCRIPT], stdout=subprocess.PIPE, text=True,
+                               cwd=course.REPO)
+    try:
+        worker_pid = int(grading.stdout.readline())
+        assert _running(worker_pid)
+    finally:
+        grading.kill()
+        grading.wait()
+    deadline = time.monotonic() + 20
+    while _running(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(worker_pid), "the pool's worker outlived the grading process that made it"
