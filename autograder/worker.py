@@ -30,6 +30,14 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from autograder import course  # noqa: E402
+
+# What a grading imports is imported with this module, once. A Dask worker unpickles the next task (which names its
+# function by this module) in its event loop's thread while the last one runs in its worker thread: both importing
+# nbgrader at once fails ("cannot import name ... from partially initialized module nbgrader.preprocessors"), the
+# worker shuts down, and the grade waits for it forever.
+from nbgrader.converters import Autograde  # noqa: E402,F401
+
+from autograder import preprocessors  # noqa: E402,F401
 from autograder.submissions import GRADED, Outcome, Status, diagnose  # noqa: E402
 
 
@@ -98,11 +106,7 @@ class Worker:
         """Before the first learner: start the slot's warm server, load nbgrader and the reference solutions."""
         from autograder import execute
 
-        try:
-            from nbgrader.converters import Autograde  # noqa: F401 - what the first learner's notebooks need
-
-            from autograder import preprocessors  # noqa: F401
-
+        try:  # nbgrader and the grading's preprocessors came with this module
             for source in sources:
                 execute.reference(source)
             self.server()
