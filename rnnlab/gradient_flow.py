@@ -394,6 +394,11 @@ def run(cell, Wh, bias, drive, h0=None, c0=None):
         _lstm_loop(Wh, inputs, states, cells, recurrent, gate_values)
         pre = inputs[:, 2 * H:3 * H] + recurrent[:, 2 * H:3 * H]  # a_g, as _step takes it
         gates = {name: gate_values[:, block * H:(block + 1) * H] for block, name in enumerate("ifgo")}
+    elif cell == "gru" and not np.iscomplexobj(inputs):
+        # So does the GRU's, and its candidate's pre-activations.
+        gate_values, pre = np.empty((T, 3 * H)), np.empty((T, H))
+        _gru_loop(Wh, inputs, states, recurrent, gate_values, pre)
+        gates = {name: gate_values[:, block * H:(block + 1) * H] for block, name in enumerate("rzn")}
     else:
         for t in range(T):
             np.matmul(h, Wh, out=recurrent[t])
@@ -441,6 +446,41 @@ def _lstm_loop(Wh, inputs, states, cells, recurrent, gates):
         np.tanh(c_next, out=h_next)
         h_next *= a[3 * H:]
         h, c = h_next, c_next
+
+
+def _gru_loop(Wh, inputs, states, recurrent, gates, pre):
+    """
+    `run`'s loop for the GRU, as `_lstm_loop` is the LSTM's: `_step`'s real operations in the same order on the same
+    numbers, written into buffers. Fills states[1:], recurrent (h_{t-1} Wh), gates (r, z, n at every step, of shape
+    (T, 3H)) and pre (the candidate's pre-activation, of shape (T, H)) from states[0].
+    """
+    H = Wh.shape[0]
+    Wh_n = Wh[:, 2 * H:]  # the candidate's block, the very view _step multiplies by
+    reset, kept, mixed = np.empty(H), np.empty(H), np.empty(H)
+    h = states[0]
+    for t in range(inputs.shape[0]):
+        a, step_inputs = gates[t], inputs[t]
+        np.matmul(h, Wh, out=recurrent[t])
+        rz = a[:2 * H]
+        np.add(step_inputs[:2 * H], recurrent[t, :2 * H], out=rz)
+        # _logistic: 1 / (1 + exp(-a)), r and z
+        np.negative(rz, out=rz)
+        np.exp(rz, out=rz)
+        rz += 1.0
+        np.divide(1.0, rz, out=rz)
+        r, z = a[:H], a[H:2 * H]
+        # the candidate: pre = x_t Wx_n + b_n + (r * h_{t-1}) Wh_n, n = tanh(pre)
+        np.multiply(r, h, out=reset)
+        np.matmul(reset, Wh_n, out=pre[t])
+        np.add(step_inputs[2 * H:], pre[t], out=pre[t])
+        n = np.tanh(pre[t], out=a[2 * H:])
+        # _gru_mix: h_t = (1 - z) * tanh(pre) + z * h_{t-1}
+        h_next = states[t + 1]
+        np.subtract(1, z, out=mixed)
+        mixed *= n
+        np.multiply(z, h, out=kept)
+        np.add(mixed, kept, out=h_next)
+        h = h_next
 
 
 class StepJacobians(NamedTuple):

@@ -21,7 +21,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator, MultipleLocator
 from matplotlib.transforms import Bbox
 from PIL import Image
 
@@ -35,7 +36,10 @@ NICE_RADII = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 NICE_FRACTIONS = (0.1, 0.2, 0.5, 1.0)
 NICE_STEPS = (10, 25, 50, 100, 150, 200)  # time axes: a shorter T leaves the right end empty
 NICE_UNITS = (8, 16, 32, 48, 64, 96, 128)
-BACKGROUNDS_KEPT = 64  # backgrounds drawn on demand (the norm view's, at new y ranges) that are kept, the last used
+BACKGROUNDS_KEPT = 64  # backgrounds drawn on demand (the norm view's y tick labels, ...) that are kept, the last used
+# The norm view's y range is cut by its ticks into this many rows (see _log10_limits): `prepare` draws its grid
+# at each of these counts and every T, and a count outside them (norms over thousands of decades) is drawn on demand.
+NORM_ROWS = (2, 3, 4, 5)
 NORMS_LEGEND_CORNERS = ("upper right", "lower right", "upper left", "lower left")  # first free one wins ties
 NICE_COLOUR_RANGES = tuple(scale * 10.0 ** power for power in range(-3, 9) for scale in (1, 2, 5))
 # The views whose axes are redrawn while the explorer is used (their limits follow T, H and the norms):
@@ -50,12 +54,16 @@ def _snap_up(value, choices):
 
 
 def _log10_limits(*log_values):
-    """y-limits of the norm plot (log10 of the norms, with 1 = 10**0 inside), on multiples of a round step
-    so that they rarely change, with some room above and below the lines."""
+    """
+    y-limits of the norm plot (log10 of the norms, with 1 = 10**0 inside), on multiples of a round step
+    (a whole number of decades) so that they rarely change, with some room above and below the lines; and
+    that step, the distance between its ticks: a tuple (low, high, step). The limits are 2 to 5 steps apart
+    (NORM_ROWS) but for norms over thousands of decades.
+    """
     finite = np.concatenate([np.ravel(v)[np.isfinite(v)] for v in log_values if v is not None]) / np.log(10)
     low, high = min(finite.min(initial=0.0), 0.0), max(finite.max(initial=0.0), 0.0)
-    step = _snap_up(1.1 * (high - low), (2, 5, 10, 20, 50, 100, 200, 500, 1000)) / 2  # at least a decade
-    return float(step * np.floor(low / step - 0.1)), float(step * np.ceil(high / step + 0.1))
+    step = _snap_up(1.1 * (high - low), (2, 4, 10, 20, 40, 100, 200, 400, 1000, 2000, 4000, 10000)) / 2
+    return float(step * np.floor(low / step - 0.1)), float(step * np.ceil(high / step + 0.1)), step
 
 
 def _colour_limits(kind, states):
@@ -263,8 +271,9 @@ class Pictures:
         fraction = _snap_up(1.1 * max(self.derivative_bars.get_data().values.max(),
                                       self.gate_bars.get_data().values.max()), NICE_FRACTIONS)
         steps, units = _snap_up(T, NICE_STEPS), _snap_up(H, NICE_UNITS)
+        low, high, step = _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])
         return {
-            "norms": ((0, steps), _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])),
+            "norms": ((0, steps), (low, high), step),  # the y tick step too (see _background)
             "eigenvalues": ((-radius, radius), (-radius, radius)),
             "derivatives": ((0, 1), (0, fraction)),
             "states": ((0.5, steps + 0.5), (0.5, units + 0.5)),
@@ -277,7 +286,8 @@ class Pictures:
         nothing later (a background costs about 10 ms, a fifth of an update's budget; these take about a
         second, once): the eigenvalue and histogram views at every radius and height they can have, the
         hidden-state view at every T and H (this T and H first) and its colourbar at every colour range, and
-        the norm view's x tick labels at every T. They are kept for good (see `_background`).
+        the norm view's grid at every T and number of rows (NORM_ROWS; its y tick labels are drawn on demand, a
+        few milliseconds). They are kept for good (see `_background`).
         """
         for radius in NICE_RADII:
             self._prepare("eigenvalues", ((-radius, radius), (-radius, radius)))
@@ -289,8 +299,10 @@ class Pictures:
         colour_ranges = [kind.state_range for kind in CELL_KINDS.values() if kind.state_range]
         for state_range in dict.fromkeys(colour_ranges + [(-bound, bound) for bound in NICE_COLOUR_RANGES]):
             self._prepare("colourbar", state_range)
-        for steps in NICE_STEPS:  # a norm view at some y range, for the strip of x tick labels it stores
-            self._background("norms", ((0, steps), (-10.0, 0.0)))
+        for steps in NICE_STEPS:
+            for rows in NORM_ROWS:
+                self._norms_grid((0, steps), rows)
+                self._prepared.add(("norms grid", ((0, steps), rows)))
             self._prepared.add(("norms x tick labels", (0, steps)))
 
     def _prepare(self, name, limits):
@@ -302,7 +314,12 @@ class Pictures:
         One view's axes without data, title or legend: stored pixels (a list of regions), or drawn now and stored. The
         heatmap's colourbar has its own ("colourbar", keyed by the colour range), pasted over the
         hidden-state view's, so that a new T or H does not redraw its labels, nor a new colour range the view's.
+        The norm view's y range follows every setting: its grid, stored by T and number of rows, is pasted with its
+        y tick labels, stored by y range, so that a new y range draws only those few labels.
         """
+        if name == "norms":
+            x_limits, (low, high), step = limits
+            return self._norms_grid(x_limits, round((high - low) / step)) + self._norms_y_labels(low, high, step)
         key = (name, limits)
         if key not in self._backgrounds and name == "colourbar":
             renderer = self.canvas.get_renderer()
@@ -320,30 +337,84 @@ class Pictures:
             ax = self.axes[name]
             ax.set_xlim(*limits[0])
             ax.set_ylim(*limits[1])
-            renderer = self.canvas.get_renderer()
-            self._blanks[name].draw(renderer)
-            labels = (ax.xaxis.label, ax.yaxis.label) if name in STORED_LABELS else ()
-            for label in labels:
-                label.set_visible(False)  # pasted from the overlay
-            # The norm view's x tick labels follow T alone, its y limits every setting: a new y range pastes
-            # the stored x tick labels (the strip under the axes) instead of drawing them again.
-            strip_key = ("norms x tick labels", limits[0])
-            reuse_strip = name == "norms" and strip_key in self._backgrounds
-            if reuse_strip:
-                ax.xaxis.set_tick_params(labelbottom=False)
-            ax.draw(renderer)  # skips the animated artists
-            if reuse_strip:
-                ax.xaxis.set_tick_params(labelbottom=True)
-                self.canvas.restore_region(self._backgrounds[strip_key][0])
-            elif name == "norms":
-                self._backgrounds[strip_key] = [self.canvas.copy_from_bbox(self._norms_x_strip())]
-            for label in labels:
-                label.set_visible(True)
-            self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters[name])]
+            self._backgrounds[key] = self._draw_axes(name)
+        return self._kept(key)
+
+    def _kept(self, key):
+        """A stored background, now the last used; the oldest beyond BACKGROUNDS_KEPT that `prepare` did not draw go."""
         self._backgrounds.move_to_end(key)
-        while len(self._backgrounds) > len(self._prepared) + BACKGROUNDS_KEPT:  # the oldest that `prepare` did not draw
+        while len(self._backgrounds) > len(self._prepared) + BACKGROUNDS_KEPT:
             del self._backgrounds[next(stored for stored in self._backgrounds if stored not in self._prepared)]
         return self._backgrounds[key]
+
+    def _draw_axes(self, name, y_tick_labels=True):
+        """One view's axes at their current limits, without data, title, legend or stored labels: [its quarter's pixels]."""
+        ax = self.axes[name]
+        renderer = self.canvas.get_renderer()
+        self._blanks[name].draw(renderer)
+        labels = (ax.xaxis.label, ax.yaxis.label) if name in STORED_LABELS else ()
+        for label in labels:
+            label.set_visible(False)  # pasted from the overlay
+        ax.yaxis.set_tick_params(labelleft=y_tick_labels)
+        ax.draw(renderer)  # skips the animated artists
+        ax.yaxis.set_tick_params(labelleft=True)
+        for label in labels:
+            label.set_visible(True)
+        return [self.canvas.copy_from_bbox(self.quarters[name])]
+
+    def _norms_grid(self, x_limits, rows):
+        """
+        The norm view's axes without y tick labels, for any y range of `rows` steps: its grid lines and y ticks sit at
+        the same pixels for all of them. The x tick labels follow T alone: a new number of rows pastes the stored
+        strip under the axes instead of drawing them again.
+        """
+        key = ("norms grid", (x_limits, rows))
+        if key not in self._backgrounds:
+            ax = self.axes["norms"]
+            y_limits, locator = ax.get_ylim(), ax.yaxis.get_major_locator()
+            ax.set_xlim(*x_limits)
+            ax.set_ylim(0, rows)
+            ax.yaxis.set_major_locator(MultipleLocator(1))
+            strip_key = ("norms x tick labels", x_limits)
+            reuse_strip = strip_key in self._backgrounds
+            ax.xaxis.set_tick_params(labelbottom=not reuse_strip)
+            self._backgrounds[key] = self._draw_axes("norms", y_tick_labels=False)
+            ax.xaxis.set_tick_params(labelbottom=True)
+            if reuse_strip:
+                self.canvas.restore_region(self._backgrounds[strip_key][0])
+                self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters["norms"])]
+            else:
+                self._backgrounds[strip_key] = [self.canvas.copy_from_bbox(self._norms_x_strip())]
+            ax.set_ylim(*y_limits)
+            ax.yaxis.set_major_locator(locator)
+        return self._kept(key)
+
+    def _norms_y_labels(self, low, high, step):
+        """
+        The norm view's y tick labels at low, low + step, ... high, drawn as the axis draws them, on white: the
+        pixels left of the axes' ticks, the full height of its quarter (pasted over its grid, `_norms_grid`).
+        """
+        key = ("norms y tick labels", (low, high, step))
+        if key not in self._backgrounds:
+            ax = self.axes["norms"]
+            y_limits = ax.get_ylim()
+            ax.set_ylim(low, high)
+            renderer = self.canvas.get_renderer()
+            self._blanks["norms"].draw(renderer)
+            model = ax.yaxis.get_major_ticks()[0].label1  # font, size and colour of the axis's own labels
+            tick = matplotlib.rcParams["ytick.major.size"] + matplotlib.rcParams["ytick.major.pad"]
+            transform, vertical, horizontal = ax.get_yaxis_text1_transform(tick)
+            for value in np.linspace(low, high, round((high - low) / step) + 1):
+                label = Text(0, value, f"{value:.0f}".replace("-", "\N{MINUS SIGN}"), transform=transform,
+                             verticalalignment=vertical, horizontalalignment=horizontal)
+                label.update_from(model)
+                label.set_figure(self.figure)
+                label.draw(renderer)
+            ax.set_ylim(*y_limits)
+            box, quarter = ax.bbox, self.quarters["norms"]
+            self._backgrounds[key] = [self.canvas.copy_from_bbox(
+                Bbox.from_extents(quarter.x0, quarter.y0, box.x0 - 6, quarter.y1))]
+        return self._kept(key)
 
     def draw(self, data):
         """
@@ -361,7 +432,7 @@ class Pictures:
         k = data["k"]
 
         # Norms against k; exactly zero norms (log = -inf) are drawn on the bottom edge.
-        bottom, top = _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])
+        bottom, top, _ = _log10_limits(data["log_norms"], data["log_envelope"], data["log_cell_path_norms"])
         self.norm_line.set_data(k, np.maximum(data["log_norms"] / log10, bottom))
         self.envelope_line.set_data(k, np.maximum(data["log_envelope"] / log10, bottom))
         self.cell_line.set_visible(data["log_cell_path_norms"] is not None)
@@ -394,6 +465,8 @@ class Pictures:
                 ax.set_xlim(*limits[name][0])
             if ax.get_ylim() != limits[name][1]:
                 ax.set_ylim(*limits[name][1])
+        # The norm view's axis ticks every step, as its stored labels say (the axis itself is not drawn).
+        self.axes["norms"].yaxis.set_major_locator(MultipleLocator(limits["norms"][2]))
         corners = {"norms": self._norms_legend_corner(), "eigenvalues": None, "derivatives": "upper left", "states": None}
         # Stored pixels are made by drawing on the canvas: make all that are missing before pasting any.
         overlays = [self._overlay(name, self._variant(name, kind), corner) for name, corner in corners.items()]

@@ -186,10 +186,12 @@ def test_largest_eigenvalues_are_those_of_all_eigenvalues_or_computed_as_those()
 
 @pytest.mark.parametrize("cell, hidden_size, T, gain, gate_bias",
                          [(cell, 6, 30, 1.4, 1.0) for cell in CELLS] + [("lstm", 64, 200, 3.0, 5.0),
-                                                                        ("lstm", 40, 120, 0.7, -2.0)])
+                                                                        ("lstm", 40, 120, 0.7, -2.0),
+                                                                        ("gru", 64, 200, 3.0, 5.0),
+                                                                        ("gru", 40, 120, 0.7, -2.0)])
 def test_run_gives_each_step_what_the_step_function_gives(cell, hidden_size, T, gain, gate_bias):
     """run keeps only the states in its loop and evaluates every step's gates afterwards, in one batch: they are
-    those of _step evaluated step by step (the LSTM's loop, written out with buffers, to the last bit too)."""
+    those of _step evaluated step by step (the LSTM's and the GRU's loops, written out with buffers, to the last bit too)."""
     config = settings(cell=cell, hidden_size=hidden_size, T=T, gain=gain, input_scale=1.5, gate_bias=gate_bias, seed=4)
     Wh, bias, drive = gradient_flow.network(**config)
     run = gradient_flow.run(cell, Wh, bias, drive)
@@ -205,6 +207,10 @@ def test_run_gives_each_step_what_the_step_function_gives(cell, hidden_size, T, 
                 np.testing.assert_allclose(run[name][t], gate, rtol=1e-13, atol=1e-15, err_msg=f"{cell} {name} {t}")
             if cell == "lstm":
                 np.testing.assert_array_equal(run["c"][t], c)
+            if cell in ("lstm", "gru"):  # their loops keep the gates
+                np.testing.assert_array_equal(run["pre"][t], pre)
+                for name, gate in gates.items():
+                    np.testing.assert_array_equal(run[name][t], gate, err_msg=f"{cell} {name} {t}")
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -43,23 +43,73 @@ def test_each_view_stays_inside_its_own_quarter(config):
 
 
 def test_a_new_y_range_over_stored_x_tick_labels_gives_the_picture_of_a_fresh_figure():
-    """A new range of norms at the same T pastes the stored x tick labels instead of drawing them; the
-    colourbar of a linear RNN's unbounded states carries an offset ("1e8") above it: both as a fresh figure."""
+    """A new range of norms at the same T draws only its y tick labels when its number of rows has a stored grid,
+    and pastes the stored x tick labels under a new grid; the colourbar of a linear RNN's unbounded states carries an
+    offset ("1e8") above it: all as a fresh figure."""
     pictures = Pictures()
-    pictures.draw(compute({**DEFAULTS, "cell": "tanh", "T": 120, "gain": 0.5}))
-    target = compute({**DEFAULTS, "cell": "linear", "T": 120, "gain": 1.3, "input_scale": 3.0})
+    pictures.draw(compute({**DEFAULTS, "cell": "sigmoid", "T": 120, "gain": 3.0}))  # -50 .. 50: two rows
+    target = compute({**DEFAULTS, "cell": "linear", "T": 120, "gain": 1.3, "input_scale": 3.0})  # -50 .. 100: three
     pictures.draw(target)
-    strips = [key for key in pictures._backgrounds if key[0] == "norms x tick labels"]
-    assert len(strips) == 1 and len([key for key in pictures._backgrounds if key[0] == "norms"]) == 2
+    kinds = [key[0] for key in pictures._backgrounds if key[0].startswith("norms")]
+    assert kinds.count("norms x tick labels") == 1 and kinds.count("norms y tick labels") == 2
+    assert kinds.count("norms grid") == 2
     reused = np.asarray(pictures.canvas.buffer_rgba()).copy()
     fresh = Pictures()
     fresh.draw(target)
     np.testing.assert_array_equal(reused, np.asarray(fresh.canvas.buffer_rgba()))
 
 
+@pytest.mark.parametrize("limits", [((0, 200), (-40.0, 20.0), 20.0), ((0, 150), (-1000.0, 500.0), 500.0),
+                                    ((0, 10), (-3.0, 1.0), 1.0), ((0, 200), (-7000.0, 1000.0), 1000.0),
+                                    ((0, 50), (-2.0, 2.0), 1.0)])
+def test_the_norm_views_grid_and_stored_y_labels_are_the_pixels_matplotlib_draws(limits):
+    """The norm view's background is pasted from a grid stored by number of rows and y tick labels drawn by
+    `_norms_y_labels`: together, pixel for pixel, what matplotlib draws for the axes at those limits with a tick
+    every step (axis labels apart: they are pasted from the stored overlay)."""
+    from matplotlib.ticker import MultipleLocator
+
+    def quarter(pictures):
+        box, pixels = pictures.quarters["norms"], np.asarray(pictures.canvas.buffer_rgba())
+        return pixels[int(len(pixels) - box.y1):int(len(pixels) - box.y0), int(box.x0):int(box.x1)].copy()
+
+    pictures = Pictures()
+    pictures.prepare(DEFAULTS["hidden_size"], DEFAULTS["T"])
+    pictures._background("norms", ((0, 100), (-10.0, 5.0), 5.0))  # another range first
+    for region in pictures._background("norms", limits):
+        pictures.canvas.restore_region(region)
+    plain = Pictures()
+    ax = plain.axes["norms"]
+    ax.set_xlim(*limits[0])
+    ax.set_ylim(*limits[1])
+    ax.yaxis.set_major_locator(MultipleLocator(limits[2]))
+    ax.xaxis.label.set_visible(False)
+    ax.yaxis.label.set_visible(False)
+    renderer = plain.canvas.get_renderer()
+    plain._blanks["norms"].draw(renderer)
+    ax.draw(renderer)
+    np.testing.assert_array_equal(quarter(pictures), quarter(plain))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_norm_limits_hold_every_line_on_whole_decades_with_two_to_five_rows(seed):
+    """_log10_limits: a whole number of decades per step, limits on multiples of it holding every finite value and 0,
+    and 2 to 5 rows (NORM_ROWS, whose grids are prepared) for spans up to a thousand decades."""
+    from rnnlab.gradient_pictures import NORM_ROWS, _log10_limits
+
+    rng = np.random.default_rng(seed)
+    for _ in range(2000):
+        low, high = -10 ** rng.uniform(-3, 2.95), 10 ** rng.uniform(-3, 2.5) * rng.integers(0, 2)
+        values = np.log(10) * np.array([low, high, rng.uniform(low, high), -np.inf])
+        bottom, top, step = _log10_limits(values, None)
+        assert step == int(step) >= 1 and bottom % step == 0 and top % step == 0
+        assert bottom < min(low, 0) and max(high, 0) < top
+        assert round((top - bottom) / step) in NORM_ROWS, (low, high, bottom, top, step)
+
+
 def test_prepared_backgrounds_are_kept_and_spare_every_view_but_the_norms_a_drawing():
-    """prepare draws every background that does not follow the norms (every T, H, colour range, radius, height) and
-    they are never evicted by the ones drawn later: a new T, H or colour range then draws at most the norm view."""
+    """prepare draws every background (every T, H, colour range, radius, height, and the norm view's grid) and
+    they are never evicted by the ones drawn later: a new T, H, colour range or range of norms (2 to 5 rows) then
+    draws at most the norm view's y tick labels."""
     from rnnlab import gradient_pictures
 
     pictures = Pictures()
@@ -67,22 +117,17 @@ def test_prepared_backgrounds_are_kept_and_spare_every_view_but_the_norms_a_draw
     prepared = set(pictures._prepared)
     assert prepared <= set(pictures._backgrounds)
     for top in range(gradient_pictures.BACKGROUNDS_KEPT + 10):  # more norm ranges than are kept
-        pictures._background("norms", ((0, 200), (-1000.0 - top, 1.0)))
+        pictures._background("norms", ((0, 200), (-1000.0 - 500.0 * top, 500.0), 500.0))
     assert prepared <= set(pictures._backgrounds)
     assert len(pictures._backgrounds) == len(prepared) + gradient_pictures.BACKGROUNDS_KEPT
     drawn = []
-    real = Pictures._background
-
-    def spy(self, name, limits):
-        if (name, limits) not in self._backgrounds:
-            drawn.append(name)
-        return real(self, name, limits)
-
-    pictures._background = spy.__get__(pictures)
     for config in [dict(cell="linear", T=37, hidden_size=100, gain=1.4), dict(cell="relu", T=150, hidden_size=7),
-                   dict(cell="tanh", T=3, hidden_size=128, gain=2.5), dict(cell="gru", T=90, hidden_size=20)]:
+                   dict(cell="tanh", T=3, hidden_size=128, gain=2.5), dict(cell="gru", T=90, hidden_size=20),
+                   dict(cell="lstm", T=200, hidden_size=64, gate_bias=5.0), dict(cell="sigmoid", T=10, gain=0.1)]:
+        before = set(pictures._backgrounds)
         pictures.draw(compute({**DEFAULTS, **config}))
-    assert set(drawn) <= {"norms"}, drawn
+        drawn += [key[0] for key in pictures._backgrounds if key not in before]
+    assert set(drawn) == {"norms y tick labels"}, drawn  # a few labels, a few milliseconds
 
 
 def test_the_image_and_the_histograms_are_those_of_the_plain_formulas():
