@@ -110,17 +110,17 @@ def own_settings():
     path = root() / "nbgrader_config.py"
     kept = json.loads(os.environ.get(SETTINGS) or "{}")
     try:
-        info, folder = os.stat(path), os.stat(root())
+        info = os.stat(path)
     except FileNotFoundError:
         return Config()
     except PermissionError:  # a sandboxed process of root's grading: the settings root was given
         return Config(kept.get("settings", {}))
-    owner = folder.st_uid or info.st_uid
-    if os.geteuid() != 0 or owner == 0:
+    uid, gid = owner(path)
+    if os.geteuid() != 0 or uid == 0:
         return None
     stamp = [str(root()), info.st_ino, info.st_size, info.st_mtime_ns]
     if kept.get("stamp") != stamp:
-        kept = {"stamp": stamp, "settings": _read_as(owner, folder.st_gid if folder.st_uid else info.st_gid)}
+        kept = {"stamp": stamp, "settings": _read_as(uid, gid)}
         os.environ[SETTINGS] = json.dumps(kept)
     return Config(kept["settings"])
 
@@ -153,10 +153,18 @@ def read_own_settings_as(uid, gid, groups):
     print(json.dumps(read_own_settings()))
 
 
-def _read_as(uid, gid):
-    """:func:`read_own_settings` in a process of user ``uid`` (their groups, their home, none of root's
-    environment but the course's settings), for root."""
-    import json
+def owner(path):
+    """
+    (uid, gid) of who may write a file of the course: the course folder's owner, or the file's if the folder is
+    root's. Root runs none of that user's code (``nbgrader_config.py``, ``solutions/``): that user's process does.
+    """
+    folder, info = os.stat(root()), os.stat(path)
+    return (folder.st_uid, folder.st_gid) if folder.st_uid else (info.st_uid, info.st_gid)
+
+
+def user_environment(uid, gid):
+    """For a process root starts as user ``uid``: (their groups, an environment with their home and none of
+    root's variables but PATH, the locale, TZ and the course's own RNNLAB_* settings)."""
     import pwd
 
     try:
@@ -166,10 +174,17 @@ def _read_as(uid, gid):
         groups, home, name = [gid], str(root()), str(uid)
     env = {key: value for key, value in os.environ.items() if key in ("PATH", "LANG", "LC_ALL", "TZ")
            or key.startswith("RNNLAB_") and key != SETTINGS}
+    return groups, {**env, "HOME": home, "USER": name, "LOGNAME": name}
+
+
+def _read_as(uid, gid):
+    """:func:`read_own_settings` in a process of user ``uid`` (see :func:`user_environment`), for root."""
+    import json
+
+    groups, env = user_environment(uid, gid)
     # -I: nothing from the current folder or PYTHON* variables is imported while the process is still root's
     code = f"from autograder import course; course.read_own_settings_as({uid}, {gid}, {groups!r})"
-    result = subprocess.run([sys.executable, "-I", "-c", code], cwd="/", capture_output=True, text=True,
-                            env={**env, "HOME": home, "USER": name, "LOGNAME": name})
+    result = subprocess.run([sys.executable, "-I", "-c", code], cwd="/", capture_output=True, text=True, env=env)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         raise RuntimeError(f"{root() / 'nbgrader_config.py'} could not be read as its owner (uid {uid}): "

@@ -25,6 +25,7 @@ Each grading's files in the course folder go back to the course's owner (the ins
 the instructor's own commands keep working beside the service. The course's ``nbgrader_config.py``, which the
 instructor writes, is never run by root: the instructor's account reads it and root gets its settings as data
 (:func:`autograder.course.own_settings`); no nbgrader command runs as root, only nbgrader's steps in this process.
+Nor are the course's solutions: the re-checks ask a process of the instructor's account (:mod:`autograder.reference`).
 """
 
 import contextlib

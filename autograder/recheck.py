@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnlab.gradcheck import DEFAULT_H, DEFAULT_THRESHOLD, gradient_error, numerical_gradient
+from autograder.reference import as_reference
+from rnnlab.gradcheck import DEFAULT_H, DEFAULT_THRESHOLD, gradient_error
 from rnnlab.testing import RECOMPUTED_ATOL, RECOMPUTED_RTOL, close
 
 WITHHELD = "PointsWithheld"
@@ -67,6 +68,7 @@ class Task:
     probe: Probe
     inputs: dict
     douts: list = field(default_factory=list)  # upstream gradients, for ``gradients``
+    where: tuple = ()  # (grade_id, index of the probe in probes_for): how the reference's process finds it
 
 
 def function_of(grade_id, functions):
@@ -103,18 +105,19 @@ def plan(catalogue, grade_ids, reference, rng=None):
     """
     Draw fresh inputs for the probes of every test cell in ``grade_ids``: {grade_id: [Task]}; for
     ``gradients`` probes also the upstream gradients, shaped like the outputs of the forward pass of
-    ``reference`` (the reference solution's namespace).
+    ``reference`` (the reference solution: an autograder.reference object, or its namespace).
     """
+    reference = as_reference(reference, catalogue)
     rng = rng or np.random.default_rng(secrets.randbits(64))
     tasks = {}
     count = 0
     for grade_id in grade_ids:
         tasks[grade_id] = []
-        for probe in probes_for(catalogue, grade_id):
-            task = Task(f"t{count}", probe, probe.inputs(rng))
+        for index, probe in enumerate(probes_for(catalogue, grade_id)):
+            task = Task(f"t{count}", probe, probe.inputs(rng), where=(grade_id, index))
             count += 1
             if probe.kind == "gradients":
-                outputs = reference[probe.forward](**{name: value.copy() for name, value in task.inputs.items()})[:-1]
+                outputs = reference.outputs(probe.forward, task.inputs)
                 task.douts = [rng.standard_normal(np.shape(out)) for out in outputs]
             tasks[grade_id].append(task)
     return tasks
@@ -224,12 +227,12 @@ def judge(task, arrays, errors, reference, forward_right=None):
     re-check, ``forward_right`` says whether the forward pass's own re-checks passed (None: unknown).
     """
     probe = task.probe
+    reference = as_reference(reference)
     if task.key in errors:
         return f"calling {probe.describe} raised {errors[task.key]}"
     if probe.kind == "gradients":
         inputs = task.inputs
-        forward = reference[probe.forward]
-        expected = forward(**{name: value.copy() for name, value in inputs.items()})[:-1]
+        expected = reference.outputs(probe.forward, inputs)
         reported = [arrays.get(f"{task.key}/out{k}") for k in range(len(task.douts))]
         # A right forward pass has the reference's finite differences, computed here: numbers the kernel sends
         # back cannot stand in for them. Only a wrong one is differenced in the kernel (the cell, too, compares
@@ -243,8 +246,7 @@ def judge(task, arrays, errors, reference, forward_right=None):
             if grad is None or grad.shape != value.shape:
                 return f"{probe.describe}: d{name} is missing or has the wrong shape"
             if trusted:
-                numeric = numerical_gradient(forward, {key: array.copy() for key, array in inputs.items()}, name,
-                                             task.douts)
+                numeric = reference.numerical_gradient(probe.forward, inputs, name, task.douts)
                 if not gradient_error(grad, numeric.reshape(value.shape)) < probe.threshold:
                     return f"{probe.describe}: d{name} does not agree with finite differences"
                 continue
@@ -262,7 +264,7 @@ def judge(task, arrays, errors, reference, forward_right=None):
         prefix = f"{task.key}/"
         outputs = {name[len(prefix):]: value for name, value in arrays.items() if name.startswith(prefix)}
         return probe.check(task.inputs, outputs)
-    expected = probe.run(reference, **{name: value.copy() for name, value in task.inputs.items()})
+    expected = reference.run(task)
     for name, value in expected.items():
         value = np.asarray(value, dtype=np.float64)
         actual = arrays.get(f"{task.key}/{name}")

@@ -147,6 +147,19 @@ def _bwrap_args(bound, workdir, readable=()):
     return args + ["--chdir", workdir]
 
 
+def wrap_readable(command, folder):
+    """
+    The command that runs ``command`` (root's, which becomes another user: autograder.reference) where this
+    Python, its environment, rnnlab and the grader are readable whoever it becomes (a Python under root's home
+    is not), ``folder`` (the course) is its only writable folder and its working folder; in namespaces of its
+    own, without network, ended with its parent.
+    """
+    import autograder
+
+    folder = os.path.realpath(folder)
+    return _bwrap_args(folder, folder, readable=[str(Path(autograder.__file__).resolve().parent)]) + list(command)
+
+
 def wrap_server(command, folder, script):
     """
     The command that runs a slot's fork server (``script``, autograder/forkserver.py, the only file of
