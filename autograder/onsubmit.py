@@ -306,16 +306,29 @@ def grade_one(folder, pool=None):
 
 
 def give_back(root, coursedir):
-    """Every file root made in the course's grader folder goes to the course's owner (gradebook, state.json,
-    submitted/, autograded/, feedback/): the instructor's own commands and formgrader write them next."""
+    """
+    Every file root made in the course's grader folder goes to the course's owner (gradebook, state.json,
+    submitted/, autograded/, feedback/): the instructor's own commands and formgrader write them next. Only inside
+    the course folder, whatever its settings name, and never through a link the owner may have put there: the
+    folder is walked by file descriptors (os.fwalk, which follows no link, even one swapped in meanwhile), so root
+    hands over nothing of anyone else's.
+    """
     owner = os.stat(root)
     if owner.st_uid == 0:
         return
     folder = Path(root) / Path(coursedir.autograded_directory).parent
-    for path in [folder, *folder.rglob("*")]:
-        with contextlib.suppress(FileNotFoundError):
-            if os.lstat(path).st_uid == 0:
-                os.lchown(path, owner.st_uid, owner.st_gid)
+    course = Path(root).resolve()
+    if folder.resolve() != course and course not in folder.resolve().parents:
+        print(f"rnnlab-grader: {folder} is outside the course {course}: its files stay as they are", flush=True)
+        return
+    for _, directories, files, at in os.fwalk(folder, follow_symlinks=False):
+        for name in [*directories, *files]:
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(name, dir_fd=at, follow_symlinks=False).st_uid == 0:
+                    os.chown(name, owner.st_uid, owner.st_gid, dir_fd=at, follow_symlinks=False)
+    with contextlib.suppress(FileNotFoundError):
+        if os.lstat(folder).st_uid == 0 and not folder.is_symlink():
+            os.lchown(folder, owner.st_uid, owner.st_gid)
 
 
 # the service -----------------------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from traitlets.config import Config
 
 from autograder import course
-from autograder.onsubmit import Journal, OnSubmit, Service, settings
+from autograder.onsubmit import Journal, OnSubmit, Service, give_back, settings
 
 HOUR = {"graded": 3, "period_minutes": 60, "wait_minutes": 0}
 
@@ -121,6 +122,31 @@ def test_root_never_runs_the_instructors_settings_file_their_account_does(monkey
         assert ran == [str(instructor.pw_uid)] * 2, ran  # once per version of the file, never as root (0)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands files over")
+def test_files_go_back_to_the_instructor_only_inside_the_course_never_through_a_link():
+    """What root made in the course goes to its owner; a link in the course to a folder of root's, or a course setting
+    naming a folder outside the course, hands over nothing there (root would give away files it does not own)."""
+    instructor = pwd.getpwnam("nobody")
+    base = Path(tempfile.mkdtemp(prefix="rnnlab-give-back-"))
+    try:
+        course_folder, outside = base / "course", base / "outside"
+        (course_folder / "autograded" / "alice" / "01_rnn").mkdir(parents=True)
+        (course_folder / "autograded" / "alice" / "01_rnn" / "01_rnn.ipynb").write_text("{}")
+        (outside / "autograded").mkdir(parents=True)
+        (outside / "secret").write_text("root's")
+        os.chown(course_folder, instructor.pw_uid, instructor.pw_gid)
+        (course_folder / "autograded" / "link").symlink_to(outside)
+        (course_folder / "autograded" / "alice" / "secret").symlink_to(outside / "secret")
+        for autograded in ("autograded", "../outside/autograded", "autograded/link/autograded"):
+            give_back(str(course_folder), SimpleNamespace(autograded_directory=autograded))
+        assert {path.stat().st_uid for path in outside.rglob("*")} | {outside.stat().st_uid} == {0}
+        given = [course_folder / "autograded" / "alice" / "01_rnn" / "01_rnn.ipynb", course_folder / "autograded"]
+        assert {path.stat().st_uid for path in given} == {instructor.pw_uid}
+        assert (course_folder / "autograded" / "link").lstat().st_uid == instructor.pw_uid  # the link itself
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 LEFT_BEHIND_SCRIPT = """
