@@ -16,10 +16,12 @@ The questions (what :mod:`autograder.recheck` asks of a reference):
 - ``numerical_gradient(forward, inputs, name, douts)``: centred differences of a forward pass.
 """
 
+import contextlib
 import io
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -87,8 +89,9 @@ class OwnerProcess:
         if sandbox.available():  # this Python readable by the owner wherever it is installed
             command = sandbox.wrap_readable(command, root())
         self.errors = tempfile.TemporaryFile()  # what the solution prints, and why it stopped
+        # A session of its own: close() ends the solution's process with bubblewrap, whatever it started.
         self.process = subprocess.Popen(command, cwd="/", env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=self.errors)
+                                        stderr=self.errors, start_new_session=True)
         self.source, self.uid = source, uid
         self._ask({"question": "ready"}, {})
 
@@ -105,8 +108,8 @@ class OwnerProcess:
         return self._ask({"question": "numerical_gradient", "forward": forward, "name": name}, arrays)["gradient"]
 
     def close(self):
-        if self.process.poll() is None:
-            self.process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             stream.close()
