@@ -162,6 +162,23 @@ def owner(path):
     return (folder.st_uid, folder.st_gid) if folder.st_uid else (info.st_uid, info.st_gid)
 
 
+def as_owner(function, uid, gid, *arguments):
+    """
+    A Python process for root to start that becomes user ``uid`` to run their files: (command, environment).
+    It calls ``function`` ("module.name", a module of autograder's) with uid, gid, the user's groups and
+    ``arguments``; the function becomes that user. In bubblewrap where the sandbox is available, so that this
+    Python and the grader are readable by that user wherever they are installed (a private clone, root's home).
+    """
+    from autograder import sandbox
+
+    groups, env = user_environment(uid, gid)
+    module = function.split(".")[0]
+    call = f"{function}({', '.join(repr(value) for value in (uid, gid, groups, *arguments))})"
+    # -I: nothing from the current folder or PYTHON* variables is imported while the process is still root's
+    command = [sys.executable, "-I", "-c", f"from autograder import {module}; {call}"]
+    return (sandbox.wrap_readable(command, root()) if sandbox.available() else command), env
+
+
 def user_environment(uid, gid):
     """For a process root starts as user ``uid``: (their groups, an environment with their home and none of
     root's variables but PATH, the locale, TZ and the course's own RNNLAB_* settings)."""
@@ -181,10 +198,8 @@ def _read_as(uid, gid):
     """:func:`read_own_settings` in a process of user ``uid`` (see :func:`user_environment`), for root."""
     import json
 
-    groups, env = user_environment(uid, gid)
-    # -I: nothing from the current folder or PYTHON* variables is imported while the process is still root's
-    code = f"from autograder import course; course.read_own_settings_as({uid}, {gid}, {groups!r})"
-    result = subprocess.run([sys.executable, "-I", "-c", code], cwd="/", capture_output=True, text=True, env=env)
+    command, env = as_owner("course.read_own_settings_as", uid, gid)
+    result = subprocess.run(command, cwd="/", capture_output=True, text=True, env=env)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         raise RuntimeError(f"{root() / 'nbgrader_config.py'} could not be read as its owner (uid {uid}): "

@@ -79,15 +79,9 @@ class OwnerProcess:
     """
 
     def __init__(self, source, uid, gid):
-        from autograder import sandbox
-        from autograder.course import root, user_environment
+        from autograder.course import as_owner
 
-        groups, env = user_environment(uid, gid)
-        code = f"from autograder import reference; reference.serve_as({uid}, {gid}, {groups!r}, {str(source)!r})"
-        # -I: nothing from the current folder or PYTHON* variables is imported while the process is still root's
-        command = [sys.executable, "-I", "-c", code]
-        if sandbox.available():  # this Python readable by the owner wherever it is installed
-            command = sandbox.wrap_readable(command, root())
+        command, env = as_owner("reference.serve_as", uid, gid, str(source))
         self.errors = tempfile.TemporaryFile()  # what the solution prints, and why it stopped
         # A session of its own: close() ends the solution's process with bubblewrap, whatever it started.
         self.process = subprocess.Popen(command, cwd="/", env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
