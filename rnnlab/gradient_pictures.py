@@ -337,7 +337,8 @@ class Pictures:
             ax = self.axes[name]
             ax.set_xlim(*limits[0])
             ax.set_ylim(*limits[1])
-            self._backgrounds[key] = self._draw_axes(name)
+            self._draw_axes(name)
+            self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters[name])]
         return self._kept(key)
 
     def _kept(self, key):
@@ -348,7 +349,7 @@ class Pictures:
         return self._backgrounds[key]
 
     def _draw_axes(self, name, y_tick_labels=True):
-        """One view's axes at their current limits, without data, title, legend or stored labels: [its quarter's pixels]."""
+        """Draw one view's axes at their current limits, without data, title, legend or stored labels."""
         ax = self.axes[name]
         renderer = self.canvas.get_renderer()
         self._blanks[name].draw(renderer)
@@ -360,7 +361,6 @@ class Pictures:
         ax.yaxis.set_tick_params(labelleft=True)
         for label in labels:
             label.set_visible(True)
-        return [self.canvas.copy_from_bbox(self.quarters[name])]
 
     def _norms_grid(self, x_limits, rows):
         """
@@ -378,13 +378,13 @@ class Pictures:
             strip_key = ("norms x tick labels", x_limits)
             reuse_strip = strip_key in self._backgrounds
             ax.xaxis.set_tick_params(labelbottom=not reuse_strip)
-            self._backgrounds[key] = self._draw_axes("norms", y_tick_labels=False)
+            self._draw_axes("norms", y_tick_labels=False)
             ax.xaxis.set_tick_params(labelbottom=True)
             if reuse_strip:
                 self.canvas.restore_region(self._backgrounds[strip_key][0])
-                self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters["norms"])]
             else:
                 self._backgrounds[strip_key] = [self.canvas.copy_from_bbox(self._norms_x_strip())]
+            self._backgrounds[key] = [self.canvas.copy_from_bbox(self.quarters["norms"])]
             ax.set_ylim(*y_limits)
             ax.yaxis.set_major_locator(locator)
         return self._kept(key)
