@@ -35,7 +35,8 @@ compared with:
 bias and inputs one setting describes), `run` (the sequence through the cell),
 `step_jacobians` (every J_t) and `log_norms_through_time` (the norms of their products, at
 the k `sampled_steps` picks). Everything comes from the cells' forward equations; the
-Jacobians are their derivatives by the complex step (see COMPLEX_STEP). Nothing here is a
+Jacobians are their derivatives by the complex step (see COMPLEX_STEP), the LSTM's in closed
+form (`_lstm_slopes`, checked against the complex step). Nothing here is a
 notebook exercise. What the explorer knows about each kind of cell, the numbers, the pictures
 and the controls alike, is one row of CELL_KINDS.
 """
@@ -518,7 +519,7 @@ def step_jacobians(cell, Wh, run, dtype=None):
     and one complex step per gate block, moving that block of every unit at once, gives all of ds_t/da:
     one to four batched evaluations of the step instead of H. The GRU also multiplies h_{t-1} by its
     gates (r * h_{t-1} inside the candidate, z * h_{t-1}): the same chain rule, through one more
-    matrix product (see _gru_step_jacobians).
+    matrix product (see _gru_step_jacobians). The LSTM's ds_t/da are in closed form (see _lstm_slopes).
 
     Inputs:
     - cell: A name in CELL_KINDS
@@ -554,30 +555,47 @@ def step_jacobians(cell, Wh, run, dtype=None):
     return StepJacobians(by_h, by_c.astype(dtype, copy=False) if kind.cell_state else None)
 
 
+def _logistic_slope(x, out):
+    """
+    sigma'(x) = sigma(x) sigma(-x) = u / (1 + u)**2 with u = exp(-|x|), into `out` (may be x): in closed form,
+    to the last bits in both tails, where sigma (1 - sigma) from a rounded sigma would lose them (1 - sigma
+    cancels, and is exactly 0 from x = 37 on).
+    """
+    np.abs(x, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    square = out + 1.0
+    square *= square
+    return np.divide(out, square, out=out)
+
+
 def _lstm_slopes(run, recurrent):
     """
-    The LSTM's unit-by-unit derivatives, each by one complex step moving one argument of every unit at
-    once: a gate's pre-activation moves its gate, which moves (h_t, c_t) through `_lstm_cell`.
+    The LSTM's unit-by-unit derivatives, in closed form from the gates the run kept (sigma' and tanh' as
+    `_logistic_slope` takes them, tanh'(x) = 4 sigma'(2x)): a gate's pre-activation moves its gate, which
+    moves c_t = f * c_{t-1} + i * g and h_t = o * tanh(c_t) (`_lstm_cell`). The same numbers as a complex step
+    through `_step` to rounding, in both tails (tests/test_gradient_flow.py), at a third of its time.
 
     Returns a tuple of:
     - by_block: d s_t[i] / d a_g[i] for the gate blocks g = i, f, g, o, of shape (4, T, 2H)
     - by_c: d h_t[i] / d c_{t-1}[i] and d c_t[i] / d c_{t-1}[i], of shape (T, 2, H)
     """
     T, H = run["h"].shape
-    step = 1j * COMPLEX_STEP
-    a = run["inputs"] + recurrent  # (T, 4H)
-    gates = [run[name] for name in ("i", "f", "g", "o")]  # (T, H) each
+    i, f, g, o, c_prev, c = (run[name] for name in ("i", "f", "g", "o", "c_prev", "c"))
+    slope = run["inputs"] + recurrent  # (T, 4H): a, then each gate's derivative by its own pre-activation
+    slope[:, 2 * H:3 * H] *= 2.0
+    _logistic_slope(slope, out=slope)
+    slope[:, 2 * H:3 * H] *= 4.0  # g = tanh(a_g)
+    by_cell = _logistic_slope(2.0 * c, out=np.empty((T, H)))
+    by_cell *= 4.0
+    by_cell *= o  # d h_t / d c_t = o tanh'(c_t)
     by_block = np.empty((4, T, 2 * H))
-    for block, activation in enumerate((_logistic, _logistic, _tanh, _logistic)):
-        gate_slope = np.imag(activation(a[:, block * H:(block + 1) * H] + step)) / COMPLEX_STEP  # (T, H)
-        moved = list(gates)
-        moved[block] = moved[block] + step
-        h, c = _lstm_cell(*moved, run["c_prev"])
-        by_block[block, :, :H] = np.imag(h) / COMPLEX_STEP * gate_slope  # chain rule, unit by unit
-        by_block[block, :, H:] = np.imag(c) / COMPLEX_STEP * gate_slope
-    # c_{t-1}[j] reaches only unit j of h_t and c_t, so all units can move at once
-    h, c = _lstm_cell(*gates, run["c_prev"] + step)
-    return by_block, np.stack([np.imag(h), np.imag(c)], axis=1) / COMPLEX_STEP
+    for block, cell_by_gate in ((0, g), (1, c_prev), (2, i)):  # d c_t / d (i, f, g)
+        np.multiply(cell_by_gate, slope[:, block * H:(block + 1) * H], out=by_block[block, :, H:])
+        np.multiply(by_cell, by_block[block, :, H:], out=by_block[block, :, :H])
+    np.multiply(np.tanh(c), slope[:, 3 * H:], out=by_block[3, :, :H])  # o reaches h_t alone
+    by_block[3, :, H:] = 0.0
+    return by_block, np.stack([by_cell * f, f], axis=1)
 
 
 def _gru_step_jacobians(Wh, run, recurrent, dtype=np.float64):

@@ -68,6 +68,35 @@ def test_step_jacobians_match_finite_differences_of_one_step(cell):
         np.testing.assert_allclose(jacobians[t], numeric, rtol=1e-6, atol=1e-9, err_msg=f"{cell}, step {t + 1}")
 
 
+@pytest.mark.parametrize("input_scale, gate_bias", [(1.0, 1.0), (12.0, 20.0), (12.0, -20.0), (40.0, 0.0)])
+def test_lstm_slopes_are_the_complex_step_of_its_equations_to_rounding_even_in_saturated_units(input_scale, gate_bias):
+    """The LSTM's unit-by-unit derivatives (closed form) are a complex step through its equations (numpy's complex
+    exp and tanh, accurate in both tails), relatively, also where gates saturate: sigma (1 - sigma) or 1 - tanh**2
+    from the rounded gates would be 0 or wrong there."""
+    config = settings(cell="lstm", hidden_size=16, T=40, gain=1.5, input_scale=input_scale, gate_bias=gate_bias, seed=3)
+    Wh, bias, drive = gradient_flow.network(**config)
+    run = gradient_flow.run("lstm", Wh, bias, drive)
+    by_block, by_c = gradient_flow._lstm_slopes(run, run["recurrent"])
+    H, step = 16, 1e-20
+
+    def state(a, c_prev):  # (h_t, c_t) side by side
+        i, f, o = (1 / (1 + np.exp(-a[:, b * H:(b + 1) * H])) for b in (0, 1, 3))
+        c = f * c_prev + i * np.tanh(a[:, 2 * H:3 * H])
+        c = run["c"] + 1j * np.imag(c)  # the run's c_t (where it cancels, rounded in another order), moved as c moved
+        return np.concatenate([o * np.tanh(c), c], axis=1)
+
+    a = (run["inputs"] + run["recurrent"]).astype(complex)
+    for block in range(4):
+        moved = a.copy()
+        moved[:, block * H:(block + 1) * H] += 1j * step
+        np.testing.assert_allclose(by_block[block], np.imag(state(moved, run["c_prev"])) / step, rtol=1e-13, atol=0,
+                                   err_msg=f"gate block {block}")
+    expected = np.imag(state(a, run["c_prev"] + 1j * step)) / step
+    np.testing.assert_allclose(by_c, np.stack([expected[:, :H], expected[:, H:]], axis=1), rtol=1e-13, atol=0)
+    if input_scale > 1:  # the tails were reached: a gate slope far below what 1 - sigma can resolve
+        assert np.min(np.abs(by_block[1, :, H:][by_block[1, :, H:] != 0])) < 1e-17
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_norms_match_finite_differences_of_the_network(cell):
     """||ds_T / ds_{T-k}||_2 for every k, against the spectral norm of the finite-difference Jacobian."""
