@@ -239,7 +239,14 @@ def test_the_picture_draws_the_computed_data(explorer):
     np.testing.assert_array_equal(pictures.norm_line.get_xdata(), data["k"])
     np.testing.assert_allclose(pictures.eigenvalue_points.get_xydata(),
                                np.column_stack([data["eigenvalues"].real, data["eigenvalues"].imag]))
-    np.testing.assert_array_equal(pictures.heatmap.get_array(), data["states"].T)
+    # The heatmap holds the states in its colours (RGBA bytes, drawn as they are): the pixels drawing the numbers makes.
+    heatmap, canvas = pictures.heatmap, pictures.canvas
+    np.testing.assert_array_equal(heatmap.get_array(), heatmap.cmap(heatmap.norm(data["states"].T), bytes=True))
+    heatmap.axes.draw_artist(heatmap)
+    drawn = np.asarray(canvas.buffer_rgba()).copy()
+    heatmap.set_data(data["states"].T)
+    heatmap.axes.draw_artist(heatmap)
+    np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), drawn)
     assert pictures.horizon_line.get_xdata()[0] == pytest.approx(data["horizon"])
     assert pictures.derivative_bars.get_data().values.sum() == pytest.approx(1.0)
 
