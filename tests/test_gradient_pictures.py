@@ -3,6 +3,7 @@ the pixels of a fresh figure, and every view, title and legend stays inside its 
 
 import numpy as np
 import pytest
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 from rnnlab.gradient_flow import DEFAULTS, compute
@@ -158,3 +159,21 @@ def test_the_image_and_the_histograms_are_those_of_the_plain_formulas():
     pictures.draw({**data, "derivatives": edges.reshape(1, -1), "gates": edges.reshape(1, -1)})
     counts = np.histogram(edges, HISTOGRAM_EDGES)[0] / edges.size
     np.testing.assert_array_equal(pictures.derivative_bars.get_data().values, counts)
+
+
+def test_the_colourbar_is_laid_out_for_each_colour_range_it_is_stored_for():
+    """The colourbar is laid out for a colour range only when its pixels are stored for that range (laying it out at
+    every change of the heatmap's range cost 7 ms a cell move): each new range's stored colourbar has that range and
+    its ticks, for bounded cells and for a linear RNN's unbounded states."""
+    pictures = Pictures()
+    ranges = []
+    for config in [dict(cell="tanh"), dict(cell="linear", gain=1.3, input_scale=3.0, T=120), dict(cell="sigmoid"),
+                   dict(cell="relu", gain=1.2), dict(cell="linear", gain=0.5)]:
+        data = compute({**DEFAULTS, **config})
+        pictures.draw(data)
+        low, high = pictures._view_limits(data)["colourbar"]
+        ranges.append((low, high))
+        assert pictures.colourbar.ax.get_ylim() == (low, high), config
+        ticks = MaxNLocator(4).tick_values(low, high)
+        np.testing.assert_allclose(pictures.colourbar.get_ticks(), ticks[(ticks >= low) & (ticks <= high)])
+    assert len(set(ranges)) == len(ranges)  # every draw stored a new range
