@@ -36,6 +36,10 @@ NICE_RADII = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 NICE_FRACTIONS = (0.1, 0.2, 0.5, 1.0)
 NICE_STEPS = (10, 25, 50, 100, 150, 200)  # time axes: a shorter T leaves the right end empty
 NICE_UNITS = (8, 16, 32, 48, 64, 96, 128)
+# The norm view's height in pixels: a multiple of 60, so that with 2 to 5 rows (NORM_ROWS) its y tick labels sit whole
+# pixels apart, and a label drawn once can be pasted at any of them (`_norms_y_label`).
+NORMS_HEIGHT_PIXELS = 180
+LABEL_PATCHES_KEPT = 256  # y tick labels kept as pixels, by text and place within a pixel
 BACKGROUNDS_KEPT = 64  # backgrounds drawn on demand (the norm view's y tick labels, ...) that are kept, the last used
 # The norm view's y range is cut by its ticks into this many rows (see _log10_limits): `prepare` draws its grid
 # at each of these counts and every T, and a count outside them (norms over thousands of decades) is drawn on demand.
@@ -100,6 +104,8 @@ class Pictures:
             norms_ax, eig_ax, hist_ax, heat_ax = self.figure.subplots(2, 2).ravel()
         self.figure.subplots_adjust(left=0.07, right=0.95, top=0.94, bottom=0.08, wspace=0.3, hspace=0.42)
         self.axes = {"norms": norms_ax, "eigenvalues": eig_ax, "derivatives": hist_ax, "states": heat_ax}
+        left, bottom, width, height = norms_ax.get_position().bounds
+        norms_ax.set_position([left, bottom, width, NORMS_HEIGHT_PIXELS / self.canvas.get_width_height()[1]])
         for name, ax in self.axes.items():
             # Few ticks: their labels are most of the cost of drawing a view's background.
             ax.xaxis.set_major_locator(MaxNLocator(5, integer=name in ("norms", "states")))
@@ -159,6 +165,7 @@ class Pictures:
                                            facecolor="white", edgecolor="none")
             self.quarters[name] = Bbox.from_bounds(column * width / 2, row * height / 2, width / 2, height / 2)
         self._backgrounds = OrderedDict()  # (view, limits) -> pixel regions: prepared ones, and the last drawn
+        self._label_patches = OrderedDict()  # (text, place within a pixel) -> (pixels, top row, left column, y)
         self._prepared = set()  # the keys of those that `prepare` drew, kept for good
         self.canvas.draw()  # lays the figure out once and makes the renderer
         # Every title and legend, made now so that switching cells draws no text.
@@ -403,22 +410,46 @@ class Pictures:
             ax = self.axes["norms"]
             y_limits = ax.get_ylim()
             ax.set_ylim(low, high)
-            renderer = self.canvas.get_renderer()
-            self._blanks["norms"].draw(renderer)
-            model = ax.yaxis.get_major_ticks()[0].label1  # font, size and colour of the axis's own labels
-            tick = matplotlib.rcParams["ytick.major.size"] + matplotlib.rcParams["ytick.major.pad"]
-            transform, vertical, horizontal = ax.get_yaxis_text1_transform(tick)
+            self._blanks["norms"].draw(self.canvas.get_renderer())
             for value in np.linspace(low, high, round((high - low) / step) + 1):
-                label = Text(0, value, f"{value:.0f}".replace("-", "\N{MINUS SIGN}"), transform=transform,
-                             verticalalignment=vertical, horizontalalignment=horizontal)
-                label.update_from(model)
-                label.set_figure(self.figure)
-                label.draw(renderer)
+                self._norms_y_label(f"{value:.0f}".replace("-", "\N{MINUS SIGN}"), value)
             ax.set_ylim(*y_limits)
             box, quarter = ax.bbox, self.quarters["norms"]
             self._backgrounds[key] = [self.canvas.copy_from_bbox(
                 Bbox.from_extents(quarter.x0, quarter.y0, box.x0 - 6, quarter.y1))]
         return self._kept(key)
+
+    def _norms_y_label(self, text, value):
+        """
+        One y tick label of the norm view at `value` of its current y range, on white. Agg places glyphs by where they
+        fall within a pixel, so a label drawn once is the same pixels wherever it lands at the same place within a
+        pixel: drawn the first time, later pasted whole pixels up or down (the view's height, NORMS_HEIGHT_PIXELS,
+        puts every tick at the same place within a pixel). About 1 ms a label drawn, nothing pasted.
+        """
+        ax = self.axes["norms"]
+        pixels = np.asarray(self.canvas.buffer_rgba())  # rows from the top
+        y = float(ax.transData.transform((0, value))[1])  # display y, from the bottom
+        patch_key = (text, round(y % 1.0, 9))
+        if patch_key in self._label_patches:
+            patch, top, left, drawn_at = self._label_patches[patch_key]
+            top += round(drawn_at - y)
+            pixels[top:top + len(patch), left:left + patch.shape[1]] = patch
+            self._label_patches.move_to_end(patch_key)
+            return
+        renderer = self.canvas.get_renderer()
+        model = ax.yaxis.get_major_ticks()[0].label1  # font, size and colour of the axis's own labels
+        tick = matplotlib.rcParams["ytick.major.size"] + matplotlib.rcParams["ytick.major.pad"]
+        transform, vertical, horizontal = ax.get_yaxis_text1_transform(tick)
+        label = Text(0, value, text, transform=transform, verticalalignment=vertical, horizontalalignment=horizontal)
+        label.update_from(model)
+        label.set_figure(self.figure)
+        label.draw(renderer)
+        extent, margin = label.get_window_extent(renderer), 3  # antialiasing reaches a pixel beyond the extent
+        top, bottom = len(pixels) - int(np.ceil(extent.y1)) - margin, len(pixels) - int(np.floor(extent.y0)) + margin
+        left, right = int(np.floor(extent.x0)) - margin, int(np.ceil(extent.x1)) + margin
+        self._label_patches[patch_key] = (pixels[top:bottom, left:right].copy(), top, left, y)
+        while len(self._label_patches) > LABEL_PATCHES_KEPT:
+            self._label_patches.popitem(last=False)
 
     def draw(self, data):
         """

@@ -7,7 +7,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Bbox
 
 from rnnlab.gradient_flow import DEFAULTS, compute
-from rnnlab.gradient_pictures import Pictures
+from rnnlab.gradient_pictures import NORM_ROWS, Pictures
 
 
 def test_redrawing_over_stored_backgrounds_gives_the_picture_of_a_fresh_figure():
@@ -76,8 +76,16 @@ def test_the_norm_views_grid_and_stored_y_labels_are_the_pixels_matplotlib_draws
     pictures = Pictures()
     pictures.prepare(DEFAULTS["hidden_size"], DEFAULTS["T"])
     pictures._background("norms", ((0, 100), (-10.0, 5.0), 5.0))  # another range first
+    # The same labels drawn first one row lower, and with a row more: with 2 to 5 rows (NORM_ROWS) the target's are
+    # then pasted, not drawn (with more, as limits3's 8, rows need not be whole pixels apart: drawn where they are not).
+    x_limits, (low, high), step = limits
+    for other in [(low + step, high + step), (low, high + step)]:
+        pictures._background("norms", (x_limits, other, step))
+    patches = len(pictures._label_patches)
     for region in pictures._background("norms", limits):
         pictures.canvas.restore_region(region)
+    if round((high - low) / step) in NORM_ROWS:
+        assert len(pictures._label_patches) == patches  # every label pasted
     plain = Pictures()
     ax = plain.axes["norms"]
     ax.set_xlim(*limits[0])
