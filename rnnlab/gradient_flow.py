@@ -77,8 +77,12 @@ WIDE_STATE = 64
 # summary's one decimal of log10; the largest eigenvalues of P P^T are taken in float64. The plain cells (at most 128
 # columns) stay in float64 throughout.
 SINGLE_PRECISION_WIDER_THAN = 128
-LANCZOS_STEPS = 16  # Krylov vectors per matrix in _largest_eigenvalues
-LANCZOS_TOLERANCE = 1e-10  # relative, of the largest eigenvalue: half that of the norm
+# Krylov vectors per matrix in _largest_eigenvalues, and the relative accuracy it proves of the largest eigenvalue (half
+# that of the norm: 5e-7, far below the float32 products' 3e-5). Over 4,212 LSTM products (H = 40, 64, 128, gains 0.5 to
+# 4, gate biases -2 to 5, input scales 0.2 to 3), 13 were not proven in 10 steps and took eigvalsh; in 16 steps none,
+# at 1.3 times the cost.
+LANCZOS_STEPS = 10
+LANCZOS_TOLERANCE = 1e-6
 
 
 def _exp(a):
