@@ -154,8 +154,10 @@ class Pictures:
         # The colourbar is stored as pixels per colour range (`_background`), updated to a range only to be drawn for
         # it: not at every change of the heatmap's range, which lays the whole colourbar out again (7 ms a cell move).
         self.heatmap.callbacks.disconnect(self.heatmap.colorbar_cid)
+        # Drawn over the backgrounds at every update; the heatmap is painted from its cells' colours (`_paint_heatmap`).
         self.animated = [self.norm_line, self.cell_line, self.envelope_line, self.horizon_line, self.eigenvalue_points,
-                         self.gamma_circle, self.sigma_circle, self.derivative_bars, self.gate_bars, self.heatmap]
+                         self.gamma_circle, self.sigma_circle, self.derivative_bars, self.gate_bars]
+        self._heatmap_maps = OrderedDict()  # (T, H, axis limits) -> which cell each pixel shows (see _heatmap_pixels)
 
         # A white rectangle and the pixel box of each quarter: every view, labels included, stays in its own.
         self._blanks, self.quarters = {}, {}
@@ -451,6 +453,56 @@ class Pictures:
         while len(self._label_patches) > LABEL_PATCHES_KEPT:
             self._label_patches.popitem(last=False)
 
+    def _paint_heatmap(self, values):
+        """
+        The heatmap of `values` (H x T) on the canvas: its cells in the colours its colourmap and range give them,
+        copied to the pixels where matplotlib draws each cell (`_heatmap_pixels`): the pixels that drawing the image
+        makes (tests/test_widgets.py), without its masked arrays and resampling, 6 of a move's 10 ms of drawing.
+        """
+        colours = self.heatmap.to_rgba(values, bytes=True)  # (H, T, 4)
+        self.heatmap.set_data(colours)  # what the artist holds, for anyone who draws it
+        rows, columns, cells = self._heatmap_pixels(*values.shape)
+        pixels = np.asarray(self.canvas.buffer_rgba())
+        pixels[rows, columns] = colours.reshape(-1, 4)[cells]
+
+    def _heatmap_pixels(self, H, T):
+        """
+        Where matplotlib draws each cell of an H x T heatmap at its current extent and axis limits: the canvas's rows
+        and columns (slices, or index arrays if the drawn pixels are not a rectangle) and the cell (row-major index)
+        each of those pixels shows. Found by having matplotlib draw, once per shape and limits, an image whose colours
+        are its cells' indices (nearest-neighbour resampling copies colours, it does not mix them).
+        """
+        ax = self.axes["states"]
+        key = (H, T, ax.get_xlim(), ax.get_ylim())
+        if key not in self._heatmap_maps:
+            pixels = np.asarray(self.canvas.buffer_rgba())
+            box = ax.bbox  # display coordinates, from the bottom; the canvas's rows are from the top
+            top, left = max(len(pixels) - int(np.ceil(box.y1)) - 2, 0), max(int(np.floor(box.x0)) - 2, 0)
+            region = pixels[top:len(pixels) - int(np.floor(box.y0)) + 2, left:int(np.ceil(box.x1)) + 2]
+            kept = region.copy()
+            region[...] = (255, 255, 255, 255)  # no cell's colour: a cell's red is its index // 65536, below 255
+            codes = np.zeros((H, T, 4), dtype=np.uint8)
+            index = np.arange(H * T).reshape(H, T)
+            codes[..., 0], codes[..., 1], codes[..., 2], codes[..., 3] = index >> 16, (index >> 8) & 255, index & 255, 255
+            data = self.heatmap.get_array()
+            self.heatmap.set_data(codes)
+            ax.draw_artist(self.heatmap)
+            self.heatmap.set_data(data)
+            drawn = region[..., 0] != 255
+            cells = (region[..., 0].astype(np.intp) << 16) | (region[..., 1].astype(np.intp) << 8) | region[..., 2]
+            region[...] = kept
+            found_rows, found_columns = np.nonzero(drawn)
+            r0, r1, c0, c1 = found_rows.min(), found_rows.max() + 1, found_columns.min(), found_columns.max() + 1
+            if drawn[r0:r1, c0:c1].all():  # a rectangle, as an image with a linear extent always is
+                rows, columns, cells = slice(top + r0, top + r1), slice(left + c0, left + c1), cells[r0:r1, c0:c1]
+            else:
+                rows, columns, cells = top + found_rows, left + found_columns, cells[found_rows, found_columns]
+            self._heatmap_maps[key] = (rows, columns, cells)
+            while len(self._heatmap_maps) > BACKGROUNDS_KEPT:
+                self._heatmap_maps.popitem(last=False)
+        self._heatmap_maps.move_to_end(key)
+        return self._heatmap_maps[key]
+
     def draw(self, data):
         """
         Show one setting's data.
@@ -508,10 +560,8 @@ class Pictures:
         for regions in backgrounds:
             for region in regions:
                 self.canvas.restore_region(region)
-        # The states in the heatmap's colours, as its colourmap and range make them: the same pixels as drawing the
-        # numbers, without matplotlib's masked-array path (4 of a move's 8 ms of drawing; tests/test_widgets.py).
         self.heatmap.set_clim(*limits["colourbar"])
-        self.heatmap.set_data(self.heatmap.to_rgba(data["states"].T, bytes=True))
+        self._paint_heatmap(data["states"].T)
         for artist in self.animated:
             artist.axes.draw_artist(artist)
         for regions in overlays:  # titles and legends on top

@@ -241,14 +241,9 @@ def test_the_picture_draws_the_computed_data(explorer):
     np.testing.assert_array_equal(pictures.norm_line.get_xdata(), data["k"])
     np.testing.assert_allclose(pictures.eigenvalue_points.get_xydata(),
                                np.column_stack([data["eigenvalues"].real, data["eigenvalues"].imag]))
-    # The heatmap holds the states in its colours (RGBA bytes, drawn as they are): the pixels drawing the numbers makes.
-    heatmap, canvas = pictures.heatmap, pictures.canvas
+    # The heatmap holds the states in its colours (RGBA bytes), painted where matplotlib draws each cell.
+    heatmap = pictures.heatmap
     np.testing.assert_array_equal(heatmap.get_array(), heatmap.cmap(heatmap.norm(data["states"].T), bytes=True))
-    heatmap.axes.draw_artist(heatmap)
-    drawn = np.asarray(canvas.buffer_rgba()).copy()
-    heatmap.set_data(data["states"].T)
-    heatmap.axes.draw_artist(heatmap)
-    np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), drawn)
     assert pictures.horizon_line.get_xdata()[0] == pytest.approx(data["horizon"])
     assert pictures.derivative_bars.get_data().values.sum() == pytest.approx(1.0)
 
@@ -266,6 +261,28 @@ def test_a_move_reuses_freed_memory_instead_of_faulting_in_new_pages():
         explorer.set(gain=gain)
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     assert max(faults[2:]) < 200, f"page faults per move: {faults}"
+
+
+@pytest.mark.parametrize("cell, hidden_size, T", [("tanh", 64, 200), ("lstm", 1, 1), ("linear", 128, 199),
+                                                  ("relu", 37, 13), ("gru", 9, 101), ("sigmoid", 100, 7)])
+def test_the_painted_heatmap_is_the_pixels_matplotlib_draws(cell, hidden_size, T):
+    """The heatmap is painted from its cells' colours onto the pixels where matplotlib draws each cell (found once per
+    shape): the view's pixels are those of matplotlib drawing the states as numbers, over the same background."""
+    from rnnlab.gradient_pictures import Pictures
+
+    pictures = Pictures()
+    for shape in [(hidden_size + 3, T + 5), (hidden_size, T)]:  # another shape's map first
+        data = compute({**DEFAULTS, "cell": cell, "hidden_size": shape[0], "T": shape[1]})
+        pictures.draw(data)
+    ax, canvas = pictures.axes["states"], pictures.canvas
+    box = ax.bbox
+    rows, columns = slice(528 - int(np.ceil(box.y1)) - 2, 528 - int(box.y0) + 2), slice(int(box.x0) - 2, int(box.x1) + 2)
+    painted = np.asarray(canvas.buffer_rgba())[rows, columns].copy()
+    for region in pictures._background("states", pictures._view_limits(data)["states"]):
+        canvas.restore_region(region)
+    pictures.heatmap.set_data(data["states"].T)
+    ax.draw_artist(pictures.heatmap)
+    np.testing.assert_array_equal(painted, np.asarray(canvas.buffer_rgba())[rows, columns])
 
 
 def test_there_is_one_figure_redrawn_in_place(explorer):
