@@ -18,9 +18,10 @@ LAB_ARGS ?=
 LEARNER_CONFIG := $(abspath jupyter-config/learner)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
-# TEST_WORKERS=2 (or more) runs the tests in parallel (pytest-xdist, a sandbox uid range per worker): a test file stays
-# on one worker, the longest files first, in the order tests/conftest.py gives (hence --no-loadscope-reorder).
-TEST_WORKERS ?= 1
+# The tests run on two workers where there are two cores or more (pytest-xdist, a sandbox uid range per worker; a test
+# file stays on one worker, the longest files first, in the order tests/conftest.py gives, hence
+# --no-loadscope-reorder); TEST_WORKERS=1 runs them in one process, TEST_WORKERS=N on N workers.
+TEST_WORKERS ?= $(shell [ "$$(nproc 2>/dev/null || echo 1)" -ge 2 ] && echo 2 || echo 1)
 PYTEST_ARGS ?= $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 VOILA_IP ?= localhost
 VOILA_PORT ?= 8866

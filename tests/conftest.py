@@ -142,7 +142,7 @@ def nbgrader_meta(cell):
 @pytest.fixture(scope="session")
 def nbgrader_class(tmp_path_factory):
     """A small class autograded by plain nbgrader in every assignment (tests/nbgrader_class.py: about 8 minutes,
-    most of it 05-08's training): made once, for test_nbgrader_roundtrip's grades and test_notebooks' solved runs."""
+    most of it 05-08's training): made once, for test_nbgrader_roundtrip (its grades, and the solved runs)."""
     from nbgrader_class import grade_class
 
     return grade_class(tmp_path_factory.mktemp("course"))

@@ -1,9 +1,9 @@
 """
 A small class autograded by the real nbgrader pipeline (generate, autograde, feedback, export) on every assignment,
 in a temporary course folder with its own SQLite gradebook (the instructor's files under autograder/ are never
-touched). It is made once per test session (conftest's ``nbgrader_class``): test_nbgrader_roundtrip checks its
-grades, pages and CSV, and test_notebooks reads alice's autograded notebooks, so that every solved notebook runs
-once for both (05-08 train for minutes).
+touched). It is made once per test session (conftest's ``nbgrader_class``), for test_nbgrader_roundtrip alone: it
+checks the grades, pages and CSV, and reads alice's autograded notebooks, so that every solved notebook runs once
+(05-08 train for minutes). Only that file uses it, so that a parallel run makes it on one worker, not on each.
 """
 
 import json

@@ -5,17 +5,19 @@
 kernel), in order, as nbgrader runs them when grading; a failing cell does not stop the next.
 Cells tagged ``experiment`` (05's training runs and the checks of their outcomes) are left out:
 they use every function at once and take seconds each, so they run once per notebook
-(tests/test_notebooks.py, the grading tests), never once per mutant.
+(the class plain nbgrader grades, the grading tests), never once per mutant.
 """
 
 import ast
+import base64
 import contextlib
 import functools
 import os
+import re
 import warnings
 
 import matplotlib
-from conftest import SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
+from conftest import OUTPUT, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
 
 from autograder.examples import apply_mistake
 
@@ -37,7 +39,7 @@ def run_notebook(notebook, mistake=None):
         warnings.simplefilter("ignore")  # e.g. "FigureCanvasAgg is non-interactive" from plt.show()
         for cell in read_notebook(notebook)["cells"]:
             if cell["cell_type"] != "code" or "experiment" in cell["metadata"].get("tags", []):
-                continue  # training runs and their outcome checks: run once, by test_notebooks and the grading tests
+                continue  # training runs and their outcome checks: run once, in the nbgrader class and the grading tests
             meta = nbgrader_meta(cell)
             code = source(cell)
             if mistake is not None and meta.get("grade_id") == mistake.function:
@@ -63,3 +65,29 @@ def graded_function_names():
                 tree = ast.parse(source(cell))
                 names |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     return names
+
+
+# Reading executed notebooks (nbformat objects) -------------------------------------------------------------------
+
+# what rnnlab.testing.demo prints when a picture cannot use the learner's functions
+DEMO_MESSAGE = re.compile(r"^(This cell (needs|stopped|could not)|Note: .* failed (its test|their tests) above)", re.M)
+
+
+def errors(nb):
+    """(cell, output) of every error an executed notebook shows."""
+    return [(cell, output) for cell in nb.cells for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+def printed(cell):
+    """What an executed cell printed."""
+    return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.output_type == "stream")
+
+
+def save_pictures(nb, stem):
+    """Every figure of an executed notebook, for people to look at: tests/output/<notebook>-<cell id>-<n>.png
+    (06's winning cell, 05's training curves, ...)."""
+    OUTPUT.mkdir(exist_ok=True)
+    for cell in nb.cells:
+        pictures = [output.data["image/png"] for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+        for n, picture in enumerate(pictures):
+            (OUTPUT / f"{stem}-{cell.get('id', 'cell')}-{n}.png").write_bytes(base64.b64decode(picture))

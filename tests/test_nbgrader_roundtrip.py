@@ -8,10 +8,11 @@ import csv
 import html
 import re
 
+import nbformat
 import pytest
 from conftest import COURSE, SOLUTIONS, nbgrader_meta, notebooks, read_notebook, source
 from nbgrader_class import ASSIGNMENTS, CATALOGUES
-from notebook_cells import run_cells
+from notebook_cells import DEMO_MESSAGE, errors, printed, run_cells, save_pictures
 
 from autograder.course import run_nbgrader
 
@@ -24,8 +25,22 @@ def _experiment_cells(notebook):
 
 @pytest.fixture(scope="module")
 def graded(nbgrader_class):
-    """The class of nbgrader_class.grade_class, made once for this file and test_notebooks."""
+    """The class of nbgrader_class.grade_class, made once (only this file uses it: in a parallel run, one worker)."""
     return nbgrader_class
+
+
+@pytest.mark.parametrize("relative", notebooks(SOLUTIONS), ids=str)
+def test_solution_notebook_runs_top_to_bottom(relative, graded):
+    """Each solved notebook, hidden tests included, run top to bottom once for the whole suite: as alice's submission
+    in the class plain nbgrader autogrades (nbgrader runs every cell, errors or not)."""
+    root = graded[0]
+    nb = nbformat.read(root / "autograder" / "autograded" / "alice" / relative, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert len(code) == sum(cell["cell_type"] == "code" for cell in read_notebook(SOLUTIONS / relative)["cells"])
+    assert all(cell.get("execution_count") for cell in code if cell.source.strip()), "not every cell ran"
+    save_pictures(nb, relative.stem)
+    assert not [f"{cell.source[:80]!r}: {output.ename}: {output.evalue}" for cell, output in errors(nb)]
+    assert not [cell.source[:80] for cell in nb.cells if DEMO_MESSAGE.search(printed(cell))]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -1,57 +1,21 @@
-"""Every notebook runs top to bottom: solved without an error, released with only the exercises' stubs failing,
-and Run All on a release reaches the last cell (as JupyterLab's Run All does: it stops at an error in a cell
-without the ``raises-exception`` tag, and so does nbclient)."""
+"""Every notebook runs top to bottom: released with only the exercises' stubs failing, and Run All on a release
+reaches the last cell (as JupyterLab's Run All does: it stops at an error in a cell without the ``raises-exception``
+tag, and so does nbclient). Solved, each runs once, in the class plain nbgrader grades (test_nbgrader_roundtrip.py)."""
 
-import base64
 import re
 
 import nbformat
 import numpy as np
 import pytest
-from conftest import COURSE, OUTPUT, SOLUTIONS, notebooks, read_notebook
+from conftest import COURSE, SOLUTIONS, notebooks
 from nbclient import NotebookClient
-
-# what rnnlab.testing.demo prints when a picture cannot use the learner's functions
-DEMO_MESSAGE = re.compile(r"^(This cell (needs|stopped|could not)|Note: .* failed (its test|their tests) above)", re.M)
-
+from notebook_cells import DEMO_MESSAGE, errors, printed
 
 def _execute(path):
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
-
-
-def _errors(nb):
-    return [(cell, output) for cell in nb.cells for output in cell.get("outputs", []) if output.output_type == "error"]
-
-
-def _printed(cell):
-    return "".join(output.get("text", "") for output in cell.get("outputs", []) if output.output_type == "stream")
-
-
-def _save_pictures(nb, stem):
-    """Every figure of a solved notebook, for people to look at: tests/output/<notebook>-<cell id>-<n>.png
-    (06's winning cell, 05's training curves, ...)."""
-    OUTPUT.mkdir(exist_ok=True)
-    for cell in nb.cells:
-        pictures = [output.data["image/png"] for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
-        for n, picture in enumerate(pictures):
-            (OUTPUT / f"{stem}-{cell.get('id', 'cell')}-{n}.png").write_bytes(base64.b64decode(picture))
-
-
-@pytest.mark.parametrize("relative", notebooks(SOLUTIONS), ids=str)
-def test_solution_notebook_runs_top_to_bottom(relative, nbgrader_class):
-    """Each solved notebook, hidden tests included, run top to bottom once for the whole suite: as alice's submission
-    in the class plain nbgrader autogrades (conftest's nbgrader_class; nbgrader runs every cell, errors or not)."""
-    root = nbgrader_class[0]
-    nb = nbformat.read(root / "autograder" / "autograded" / "alice" / relative, as_version=4)
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    assert len(code) == sum(cell["cell_type"] == "code" for cell in read_notebook(SOLUTIONS / relative)["cells"])
-    assert all(cell.get("execution_count") for cell in code if cell.source.strip()), "not every cell ran"
-    _save_pictures(nb, relative.stem)
-    assert not [f"{cell.source[:80]!r}: {output.ename}: {output.evalue}" for cell, output in _errors(nb)]
-    assert not [cell.source[:80] for cell in nb.cells if DEMO_MESSAGE.search(_printed(cell))]
 
 
 @pytest.mark.parametrize("relative", notebooks(COURSE), ids=str)
@@ -61,7 +25,7 @@ def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work
     nb = _execute(COURSE / relative)  # raises CellExecutionError at the first untagged cell that fails
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert code[-1].get("execution_count"), "Run All did not reach the last code cell"
-    for cell, error in _errors(nb):
+    for cell, error in errors(nb):
         assert "raises-exception" in cell.metadata.get("tags", [])
         if "experiment" in cell.metadata.get("tags", []):  # 05: the check of a training run that could not run
             assert error.ename in ("AssertionError", "CheckFailed") and "did not finish: run it and read what it printed" in error.evalue
@@ -76,13 +40,13 @@ def test_release_runs_to_the_last_cell_and_fails_only_where_the_learner_has_work
             error.traceback)
     for cell in code:
         if "with demo(" in cell.source:
-            said = DEMO_MESSAGE.findall(_printed(cell))
-            assert len(said) <= 1 and all(first == "This cell needs" for first, _, _ in said), _printed(cell)
+            said = DEMO_MESSAGE.findall(printed(cell))
+            assert len(said) <= 1 and all(first == "This cell needs" for first, _, _ in said), printed(cell)
             # a function of this notebook, or (05) one of an earlier notebook, which is a stub in the release too
             assert not said or re.search(r"^This cell needs (\w+, which is not written yet: finish it above, then run "
                                          r"this cell again\.|notebook \d\d's \w+, which is not written and saved yet: finish "
                                          r"it in \w+\.ipynb and save that notebook \(this one reads the saved file\); its "
-                                         r"tests there show what to fix)$", _printed(cell), re.M)
+                                         r"tests there show what to fix)$", printed(cell), re.M)
 
 def test_a_failed_check_shows_its_message_and_no_frame_of_rnnlab(tmp_path):
     """In a kernel, a failing check's output is the learner-facing text alone: no traceback through rnnlab/."""
@@ -92,7 +56,7 @@ def test_a_failed_check_shows_its_message_and_no_frame_of_rnnlab(tmp_path):
         "            mistakes=[Mistake('forgot the bias', 'add b inside the tanh', np.array([1.0, 2.0]))])",
         metadata={"tags": ["raises-exception"]})])
     NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    (cell, error), = _errors(nb)
+    (cell, error), = errors(nb)
     shown = "\n".join(error.traceback)
     assert error.ename == "CheckFailed"
     assert "rnnlab/" not in shown and "Traceback" not in shown and "site-packages" not in shown
